@@ -1,0 +1,62 @@
+/*
+ * comm.h - the only code that calls MPI point-to-point. Used by one thread
+ * per process (the one that called MPI_Init): MPI_THREAD_FUNNELED.
+ *
+ * Open MPI's blocking calls spin, and 8 ranks on 2 cores is the common case,
+ * so nothing here blocks in MPI: the owner polls, and when nothing happens
+ * comm_idle() backs off from yielding to sleeping on a condition variable
+ * that other threads of the process can signal with comm_kick().
+ */
+#ifndef PD_COMM_H
+#define PD_COMM_H
+
+#include <mpi.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "protocol.h"
+
+struct comm {
+    MPI_Comm comm;
+    int rank, size;
+    MPI_Request *reqs;        /* sends in flight */
+    uint8_t **bufs;           /* their buffers, freed when they complete */
+    int nsend, sendcap;
+    double idle_since;        /* 0 while busy */
+    pthread_mutex_t mu;       /* guards sleeping and kicked */
+    pthread_cond_t cv;
+    bool sleeping, kicked;
+};
+
+void comm_init(struct comm *c, MPI_Comm comm);
+void comm_destroy(struct comm *c);
+
+/* Send b's bytes to dest; comm takes b's buffer and leaves b empty. */
+void comm_send(struct comm *c, int dest, int tag, struct buf *b);
+
+/* Receive one waiting message, if any: *data is malloc'd for the caller to
+ * free. Returns false when nothing is waiting. */
+bool comm_recv(struct comm *c, int *src, int *tag, uint8_t **data,
+               size_t *len);
+
+/* Complete finished sends; true if any did. */
+bool comm_progress(struct comm *c);
+
+/* One round with nothing to do: yield at first, then sleep longer and
+ * longer (up to max_sleep_s), returning early when comm_kick() is called.
+ * comm_busy() resets the back-off. */
+void comm_idle(struct comm *c, double max_sleep_s);
+void comm_busy(struct comm *c);
+
+/* From any thread: wake the owner from comm_idle(). */
+void comm_kick(struct comm *c);
+
+/* Block (with back-off) until every send has completed. */
+void comm_flush(struct comm *c);
+
+/* Format an MPI error code. */
+const char *comm_strerror(int err, char *buf, size_t n);
+
+#endif

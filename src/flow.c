@@ -1,0 +1,355 @@
+/* flow.c - the flow thread's side of the API: pd_submit, pd_wait,
+ * pd_result and friends. Requests go to the scheduler through f->reqs. */
+#define _GNU_SOURCE /* dladdr */
+#include "flow.h"
+
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "comm.h"
+#include "loader.h"
+#include "log.h"
+#include "protocol.h"
+#include "util.h"
+
+static const char *const state_names[] = {
+    "Pending", "Running", "Completed", "Failed", "NotReady", "Crashed",
+    "Cancelled",
+};
+
+PD_API const char *pd_state_name(enum pd_state s)
+{
+    return (unsigned)s < ARRAY_SIZE(state_names) ? state_names[s] : "Unknown";
+}
+
+PD_API const char *pd_strerror(int err)
+{
+    switch (err) {
+#define PD__STRERROR_GEN(name, code, msg) case PD_##name: return msg;
+        PD_ERR_MAP(PD__STRERROR_GEN)
+#undef PD__STRERROR_GEN
+    case 0:
+        return "success";
+    }
+    return "unknown error";
+}
+
+PD_API pd_value pd_str(const char *s)
+{
+    pd_value v = { .kind = PD_STR, .s = s ? s : "" };
+    v.len = strlen(v.s);
+    return v;
+}
+
+/* The flow of this process (one at a time): futures lead back to it. */
+static struct pd_flow *current;
+
+/* A bad parameter stops the flow function where it stands. */
+static void on_param_error(void)
+{
+    current->usage_error = true;
+    pthread_exit(NULL);
+}
+
+void flow_init(struct pd_flow *f, const struct pd_flow_def *def,
+               const pd_params *params, struct comm *c)
+{
+    memset(f, 0, sizeof(*f));
+    graph_init(&f->g, loader_ntasks());
+    f->def = def;
+    f->params = params;
+    f->comm = c;
+    current = f;
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cv, NULL);
+}
+
+void flow_destroy(struct pd_flow *f)
+{
+    graph_destroy(&f->g);
+    free(f->reqs);
+    current = NULL;
+    pthread_mutex_destroy(&f->mu);
+    pthread_cond_destroy(&f->cv);
+}
+
+static void push_req(struct pd_flow *f, enum req_kind kind,
+                     struct pd_future *t)
+{
+    bool first;
+
+    pthread_mutex_lock(&f->mu);
+    if (f->nreq == f->reqcap) {
+        f->reqcap = f->reqcap ? f->reqcap * 2 : 1024;
+        f->reqs = pd__xrealloc(f->reqs, f->reqcap * sizeof(*f->reqs));
+    }
+    f->reqs[f->nreq].kind = kind;
+    f->reqs[f->nreq].t = t;
+    first = f->nreq++ == 0;
+    pthread_mutex_unlock(&f->mu);
+    /* Only the first request of a batch needs to wake the scheduler: it
+     * takes them all at once. */
+    if (first && f->comm)
+        comm_kick(f->comm);
+}
+
+size_t flow_take_reqs(struct pd_flow *f, struct req **out)
+{
+    size_t n;
+
+    pthread_mutex_lock(&f->mu);
+    n = f->nreq;
+    *out = f->reqs;
+    f->reqs = NULL;
+    f->nreq = f->reqcap = 0;
+    pthread_mutex_unlock(&f->mu);
+    return n;
+}
+
+void flow_notify(struct pd_flow *f)
+{
+    if (!atomic_load(&f->flow_waiting))
+        return;
+    pthread_mutex_lock(&f->mu);
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* Block the flow thread until done(t) holds. */
+static void wait_until(struct pd_flow *f, struct pd_future *t,
+                       bool (*done)(const struct pd_future *))
+{
+    if (done(t))
+        return;
+    pthread_mutex_lock(&f->mu);
+    atomic_store(&f->flow_waiting, true);
+    while (!done(t))
+        pthread_cond_wait(&f->cv, &f->mu);
+    atomic_store(&f->flow_waiting, false);
+    pthread_mutex_unlock(&f->mu);
+}
+
+static bool is_final(const struct pd_future *t)
+{
+    return graph_state_final(atomic_load_explicit(&t->state,
+                                                  memory_order_acquire));
+}
+
+static bool is_fetched(const struct pd_future *t)
+{
+    return atomic_load_explicit(&t->fetch, memory_order_acquire) >=
+           FETCH_DONE;
+}
+
+/* Describe fn for a message: its symbol name when dladdr finds one. */
+static const char *fn_name(pd_task_fn *fn, char *buf, size_t n)
+{
+    Dl_info info;
+    void *p;
+
+    memcpy(&p, &fn, sizeof(p));
+    if (dladdr(p, &info) && info.dli_sname && info.dli_saddr == p)
+        snprintf(buf, n, "%s()", info.dli_sname);
+    else
+        snprintf(buf, n, "the function at %p", p);
+    return buf;
+}
+
+/* Pack the args into t; a message in err and false when one is bad. */
+static bool pack_args(struct pd_flow *f, struct pd_future *t, int nargs,
+                      const pd_value *args, char *err, size_t errlen)
+{
+    struct buf b = { 0 };
+    bool ok = true;
+
+    for (int i = 0; i < nargs && ok; i++) {
+        const pd_value *v = &args[i];
+        uint64_t up = 0;
+        int rc;
+
+        if (v->kind == PD_FUTURE) {
+            if (!v->f || graph_get(&f->g, v->f->id) != v->f) {
+                snprintf(err, errlen, "argument %d is not a future of this "
+                         "flow: pass pd_dep(f) with f from pd_submit", i + 1);
+                ok = false;
+                break;
+            }
+            up = v->f->id;
+            t->flags |= RUN_HAS_DEPS;
+        }
+        rc = proto_put_value(&b, v, up);
+        if (rc) {
+            snprintf(err, errlen, "argument %d: %s (kind %d)", i + 1,
+                     pd_strerror(rc), (int)v->kind);
+            ok = false;
+        }
+    }
+    if (ok && b.len) {
+        t->args = pd__xmemdup(b.data, b.len);
+        t->argslen = (uint32_t)b.len;
+        t->nargs = (uint32_t)nargs;
+    }
+    buf_free(&b);
+    return ok;
+}
+
+PD_API pd_future *pd_submitv(pd_flow *f, pd_task_fn *fn, int nargs,
+                             const pd_value *args)
+{
+    int def = loader_task_index(fn);
+    struct pd_future *t =
+        graph_new(&f->g, def < 0 ? UINT32_MAX : (uint32_t)def);
+    char err[256], name[128];
+
+    f->nsubmitted++;
+    if (def < 0) {
+        snprintf(err, sizeof(err), "pd_submit: %s is not a task: declare it "
+                 "with PD_TASK(fn) in the flow's .so",
+                 fn_name(fn, name, sizeof(name)));
+        t->flags |= RUN_BAD;
+        t->message = pd__xstrdup(err);
+    } else if (nargs < 0 || !pack_args(f, t, nargs, args, err, sizeof(err))) {
+        if (nargs < 0)
+            snprintf(err, sizeof(err), "pd_submitv: nargs is %d", nargs);
+        t->flags |= RUN_BAD;
+        t->message = pd__xstrdup(err);
+    }
+    if (t->flags & RUN_BAD)
+        log_msg(PD_ERROR, graph_run_name(t, name, sizeof(name)),
+                "cannot submit: %s", t->message);
+    push_req(f, REQ_SUBMIT, t);
+    return t;
+}
+
+PD_API pd_future *pd__submit(pd_flow *f, pd_task_fn *fn, const pd_value *args)
+{
+    int n = 0;
+    while (args[n].kind != PD__KIND_END)
+        n++;
+    return pd_submitv(f, fn, n, args);
+}
+
+static int state_err(enum pd_state s)
+{
+    switch (s) {
+    case PD_COMPLETED:
+        return 0;
+    case PD_NOTREADY:
+        return PD_ENOTREADY;
+    case PD_CRASHED:
+        return PD_ECRASHED;
+    case PD_CANCELLED:
+        return PD_ECANCELLED;
+    default:
+        return PD_EFAILED;
+    }
+}
+
+PD_API int pd_wait(pd_future *t)
+{
+    if (!t)
+        return PD_EINVAL;
+    wait_until(current, t, is_final);
+    return state_err(atomic_load(&t->state));
+}
+
+PD_API int pd_result(pd_future *t, pd_value *out)
+{
+    int rc = pd_wait(t);
+    struct rd r;
+    uint64_t id;
+    int32_t rank;
+
+    if (rc)
+        return rc;
+    if (!atomic_load_explicit(&t->value, memory_order_acquire)) {
+        if (atomic_load(&t->fetch) == FETCH_NONE) {
+            atomic_store(&t->fetch, FETCH_ASKED);
+            push_req(current, REQ_FETCH, t);
+        }
+        wait_until(current, t, is_fetched);
+        if (atomic_load(&t->fetch) == FETCH_LOST)
+            return PD_ELOST;
+    }
+    r = rd_init(atomic_load(&t->value), t->size);
+    if (out && proto_get_value(&r, out, &id, &rank) != 0)
+        return PD_ELOST;
+    return 0;
+}
+
+PD_API enum pd_state pd_state(const pd_future *t)
+{
+    return t ? (enum pd_state)atomic_load(&t->state) : PD_PENDING;
+}
+
+PD_API const char *pd_message(const pd_future *t)
+{
+    return t && (is_final(t) || is_fetched(t)) ? t->message : NULL;
+}
+
+PD_API const char *pd_future_name(const pd_future *t)
+{
+    static __thread char buf[128];
+    return t ? graph_run_name(t, buf, sizeof(buf)) : "(null)";
+}
+
+PD_API void pd_release(pd_future *t)
+{
+    if (!t || !(t->flags & RUN_FLOW_HOLDS))
+        return;
+    t->flags &= ~RUN_FLOW_HOLDS;
+    push_req(current, REQ_RELEASE, t);
+}
+
+static bool all_ended(struct pd_flow *f)
+{
+    return atomic_load_explicit(&f->g.nended, memory_order_acquire) >=
+           f->nsubmitted;
+}
+
+PD_API int pd_wait_all(pd_flow *f)
+{
+    if (!all_ended(f)) {
+        pthread_mutex_lock(&f->mu);
+        atomic_store(&f->flow_waiting, true);
+        while (!all_ended(f))
+            pthread_cond_wait(&f->cv, &f->mu);
+        atomic_store(&f->flow_waiting, false);
+        pthread_mutex_unlock(&f->mu);
+    }
+    return atomic_load(&f->g.nfailed) ? PD_EFAILED : 0;
+}
+
+PD_API void pd_flow_log(pd_flow *f, enum pd_level level, const char *fmt,
+                        ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vmsg(level, f->def->name, fmt, ap);
+    va_end(ap);
+}
+
+/* Runs the flow, waits for its task runs, then tells the scheduler. A bad
+ * parameter ends the thread early through on_param_error(). */
+static void flow_finish(void *arg)
+{
+    struct pd_flow *f = arg;
+    pd_wait_all(f);
+    atomic_store(&f->flow_done, true);
+    if (f->comm)
+        comm_kick(f->comm);
+}
+
+void *flow_thread_main(void *arg)
+{
+    struct pd_flow *f = arg;
+
+    f->params->st->on_error = on_param_error;
+    pthread_cleanup_push(flow_finish, f);
+    f->flow_rc = f->def->fn(f, f->params);
+    pthread_cleanup_pop(1);
+    return NULL;
+}

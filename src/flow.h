@@ -1,0 +1,67 @@
+/*
+ * flow.h - a flow run on rank 0: the state the flow thread (pd_submit,
+ * pd_wait, ...) and the scheduler thread share.
+ *
+ * Locking: mu guards reqs and the condition variable. The graph belongs to
+ * the scheduler thread, except that the flow thread creates records
+ * (graph_new) and reads their atomic state and value. The scheduler
+ * publishes a final state with a release store, then wakes the flow thread
+ * if it sleeps (flow_waiting).
+ */
+#ifndef PD_FLOW_H
+#define PD_FLOW_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "graph.h"
+#include "params.h"
+#include "pdask.h"
+
+struct comm;
+
+enum req_kind {
+    REQ_SUBMIT,  /* a new task run */
+    REQ_FETCH,   /* bring a result to rank 0 for pd_result */
+    REQ_RELEASE, /* the flow let go of a future */
+};
+
+struct req {
+    enum req_kind kind;
+    struct pd_future *t;
+};
+
+enum fetch_state { FETCH_NONE, FETCH_ASKED, FETCH_DONE, FETCH_LOST };
+
+struct pd_flow {
+    struct graph g;
+    const struct pd_flow_def *def;
+    const pd_params *params;
+    struct comm *comm;          /* to wake the scheduler */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct req *reqs;           /* flow -> scheduler, under mu */
+    size_t nreq, reqcap;
+    _Atomic bool flow_waiting;  /* the flow thread sleeps on cv */
+    _Atomic bool flow_done;     /* the flow function returned (and waited) */
+    int flow_rc;                /* what it returned */
+    bool usage_error;           /* stopped by a bad parameter */
+    uint64_t nsubmitted;        /* flow thread only */
+};
+
+void flow_init(struct pd_flow *f, const struct pd_flow_def *def,
+               const pd_params *params, struct comm *c);
+void flow_destroy(struct pd_flow *f);
+
+/* The flow thread's body: runs the flow function, then waits for all its
+ * task runs; sets flow_done and wakes the scheduler. */
+void *flow_thread_main(void *flow);
+
+/* Scheduler: swap out the pending requests (caller frees the array). */
+size_t flow_take_reqs(struct pd_flow *f, struct req **out);
+
+/* Scheduler: wake the flow thread if it waits. */
+void flow_notify(struct pd_flow *f);
+
+#endif

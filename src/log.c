@@ -1,0 +1,92 @@
+/* log.c - pd_log, the log line format, and the error message format. */
+#include "log.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static enum pd_level min_level = PD_INFO;
+
+static const char *const level_names[] = { "DEBUG", "INFO", "WARNING",
+                                           "ERROR" };
+
+void log_set_level(enum pd_level level)
+{
+    min_level = level;
+}
+
+bool log_enabled(enum pd_level level)
+{
+    return level >= min_level;
+}
+
+int log_parse_level(const char *s)
+{
+    static const char *const lower[] = { "debug", "info", "warning", "error" };
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, lower[i]) == 0 || strcmp(s, level_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* Write all of buf to stderr in one call where the kernel allows. */
+static void emit(const char *buf, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(STDERR_FILENO, buf, n);
+        if (w <= 0)
+            return;
+        buf += w;
+        n -= (size_t)w;
+    }
+}
+
+void log_vmsg(enum pd_level level, const char *name, const char *fmt,
+              va_list ap)
+{
+    char line[2048];
+    struct timeval tv;
+    struct tm tm;
+    int n;
+
+    if (!log_enabled(level))
+        return;
+    gettimeofday(&tv, NULL);
+    localtime_r(&tv.tv_sec, &tm);
+    n = snprintf(line, sizeof(line), "%02d:%02d:%02d.%03d | %-7s | %s | ",
+                 tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000),
+                 level_names[level], name);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof(line))
+        n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+    if ((size_t)n >= sizeof(line) - 1)
+        n = sizeof(line) - 2;
+    line[n++] = '\n';
+    emit(line, (size_t)n);
+}
+
+void log_msg(enum pd_level level, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vmsg(level, name, fmt, ap);
+    va_end(ap);
+}
+
+void log_error(const char *fmt, ...)
+{
+    char line[2048];
+    va_list ap;
+    int n = snprintf(line, sizeof(line), "pdask-mpi: error: ");
+
+    va_start(ap, fmt);
+    n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+    va_end(ap);
+    if ((size_t)n >= sizeof(line) - 1)
+        n = sizeof(line) - 2;
+    line[n++] = '\n';
+    emit(line, (size_t)n);
+}

@@ -1,0 +1,27 @@
+/* log.h - the one log format and the one error format. */
+#ifndef PD_LOG_H
+#define PD_LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+#include "pdask.h"
+
+/* Lines at or above level are written; the default is PD_INFO. */
+void log_set_level(enum pd_level level);
+bool log_enabled(enum pd_level level);
+
+/* Parse "debug", "info", "warning", "error"; -1 if none of them. */
+int log_parse_level(const char *s);
+
+/* "22:30:01.123 | INFO    | shout-3 | message": one write() per line so
+ * lines from threads and ranks do not interleave. */
+void log_msg(enum pd_level level, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void log_vmsg(enum pd_level level, const char *name, const char *fmt,
+              va_list ap);
+
+/* "pdask-mpi: error: message": usage, configuration and load errors. */
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,293 @@
+/* protocol.c - see protocol.h. */
+#include "protocol.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define MAX_PAYLOAD ((uint64_t)INT32_MAX - 64)
+
+void buf_reserve(struct buf *b, size_t extra)
+{
+    size_t need = b->len + extra;
+    if (need <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap *= 2;
+    b->data = pd__xrealloc(b->data, cap);
+    b->cap = cap;
+}
+
+void buf_free(struct buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+void buf_put(struct buf *b, const void *p, size_t n)
+{
+    buf_reserve(b, n);
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+/* u32 length, the bytes, and a NUL so readers can borrow it as a C string. */
+void buf_str(struct buf *b, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    buf_u32(b, (uint32_t)n);
+    buf_put(b, s ? s : "", n);
+    buf_u8(b, 0);
+}
+
+const void *rd_take(struct rd *r, size_t n)
+{
+    const uint8_t *p = r->p;
+    if (r->bad || (size_t)(r->end - r->p) < n) {
+        r->bad = true;
+        return NULL;
+    }
+    r->p += n;
+    return p;
+}
+
+uint8_t rd_u8(struct rd *r)
+{
+    const uint8_t *p = rd_take(r, 1);
+    return p ? *p : 0;
+}
+
+uint32_t rd_u32(struct rd *r)
+{
+    uint32_t v = 0;
+    const void *p = rd_take(r, 4);
+    if (p)
+        memcpy(&v, p, 4);
+    return v;
+}
+
+uint64_t rd_u64(struct rd *r)
+{
+    uint64_t v = 0;
+    const void *p = rd_take(r, 8);
+    if (p)
+        memcpy(&v, p, 8);
+    return v;
+}
+
+const char *rd_str(struct rd *r)
+{
+    uint32_t n = rd_u32(r);
+    const char *s = rd_take(r, (size_t)n + 1);
+    if (s && s[n] != '\0') {
+        r->bad = true;
+        return NULL;
+    }
+    return s;
+}
+
+int proto_put_value(struct buf *b, const pd_value *v, uint64_t upstream_id)
+{
+    size_t n;
+
+    switch (v->kind) {
+    case PD_NIL:
+        buf_u8(b, PD_NIL);
+        return 0;
+    case PD_INT:
+    case PD_REAL:
+        buf_reserve(b, 9);
+        buf_u8(b, (uint8_t)v->kind);
+        buf_put(b, &v->i, 8); /* same 8 bytes for i and r */
+        return 0;
+    case PD_STR:
+    case PD_BYTES:
+        n = v->kind == PD_STR ? strlen(v->s ? v->s : "") : v->len;
+        if (n > MAX_PAYLOAD)
+            return PD_ETOOBIG;
+        if (n && v->kind == PD_BYTES && !v->b)
+            return PD_EINVAL;
+        buf_reserve(b, n + 6);
+        buf_u8(b, (uint8_t)v->kind);
+        buf_u32(b, (uint32_t)n);
+        if (n)
+            buf_put(b, v->kind == PD_STR ? (const void *)v->s : v->b, n);
+        if (v->kind == PD_STR)
+            buf_u8(b, 0);
+        return 0;
+    case PD_FUTURE:
+        buf_u8(b, WIRE_FUTURE);
+        buf_u64(b, upstream_id);
+        return 0;
+    default:
+        return PD_EINVAL;
+    }
+}
+
+int proto_get_value(struct rd *r, pd_value *v, uint64_t *id, int32_t *rank)
+{
+    uint8_t kind = rd_u8(r);
+    const void *p;
+    uint32_t n;
+
+    memset(v, 0, sizeof(*v));
+    v->kind = (enum pd_kind)kind;
+    switch (kind) {
+    case PD_NIL:
+        break;
+    case PD_INT:
+    case PD_REAL:
+        p = rd_take(r, 8);
+        if (p)
+            memcpy(&v->i, p, 8);
+        break;
+    case PD_STR:
+    case PD_BYTES:
+        n = rd_u32(r);
+        v->len = n;
+        p = rd_take(r, (size_t)n + (kind == PD_STR));
+        if (kind == PD_STR) {
+            v->s = p;
+            if (p && v->s[n] != '\0')
+                r->bad = true;
+        } else {
+            v->b = p;
+        }
+        break;
+    case WIRE_FUTURE:
+        *id = rd_u64(r);
+        break;
+    case WIRE_REF:
+        *id = rd_u64(r);
+        *rank = (int32_t)rd_u32(r);
+        break;
+    default:
+        r->bad = true;
+    }
+    return r->bad ? PD_EINVAL : 0;
+}
+
+size_t proto_value_len(const uint8_t *p, const uint8_t *end)
+{
+    struct rd r = rd_init(p, (size_t)(end - p));
+    pd_value v;
+    uint64_t id;
+    int32_t rank;
+
+    if (proto_get_value(&r, &v, &id, &rank) != 0)
+        return 0;
+    return (size_t)(r.p - p);
+}
+
+void proto_begin(struct buf *b)
+{
+    b->len = 0;
+    buf_u32(b, 0);
+}
+
+void proto_set_count(struct buf *b, uint32_t count)
+{
+    memcpy(b->data, &count, 4);
+}
+
+uint32_t proto_get_count(struct rd *r)
+{
+    return rd_u32(r);
+}
+
+void proto_put_task(struct buf *b, const struct proto_task *t)
+{
+    buf_reserve(b, 24 + t->argslen);
+    buf_u64(b, t->id);
+    buf_u32(b, t->def);
+    buf_u32(b, t->seq);
+    buf_u32(b, t->nargs);
+    buf_u32(b, t->argslen);
+    buf_put(b, t->args, t->argslen);
+}
+
+int proto_get_task(struct rd *r, struct proto_task *t)
+{
+    t->id = rd_u64(r);
+    t->def = rd_u32(r);
+    t->seq = rd_u32(r);
+    t->nargs = rd_u32(r);
+    t->argslen = rd_u32(r);
+    t->args = rd_take(r, t->argslen);
+    return r->bad ? PD_EINVAL : 0;
+}
+
+void proto_put_done(struct buf *b, const struct proto_done *d)
+{
+    buf_reserve(b, 32 + PROTO_INLINE_MAX);
+    buf_u64(b, d->id);
+    buf_u8(b, d->state);
+    buf_u8(b, d->attempts);
+    buf_u32(b, d->runtime_us);
+    buf_u64(b, d->size);
+    if (d->state == PD_COMPLETED && d->size <= PROTO_INLINE_MAX)
+        buf_put(b, d->inline_v, d->size);
+    if (d->state != PD_COMPLETED)
+        buf_str(b, d->message);
+}
+
+int proto_get_done(struct rd *r, struct proto_done *d)
+{
+    d->id = rd_u64(r);
+    d->state = rd_u8(r);
+    d->attempts = rd_u8(r);
+    d->runtime_us = rd_u32(r);
+    d->size = rd_u64(r);
+    d->inline_v = NULL;
+    d->message = NULL;
+    if (d->state == PD_COMPLETED && d->size <= PROTO_INLINE_MAX)
+        d->inline_v = rd_take(r, d->size);
+    if (d->state != PD_COMPLETED)
+        d->message = rd_str(r);
+    return r->bad ? PD_EINVAL : 0;
+}
+
+void proto_put_fetch(struct buf *b, const struct proto_fetch *f)
+{
+    buf_u64(b, f->id);
+    buf_u64(b, f->cookie);
+    buf_u32(b, f->slot);
+}
+
+int proto_get_fetch(struct rd *r, struct proto_fetch *f)
+{
+    f->id = rd_u64(r);
+    f->cookie = rd_u64(r);
+    f->slot = rd_u32(r);
+    return r->bad ? PD_EINVAL : 0;
+}
+
+void proto_put_data(struct buf *b, const struct proto_data *d)
+{
+    proto_put_fetch(b, &d->f);
+    buf_u8(b, d->err == NULL);
+    if (d->err) {
+        buf_str(b, d->err);
+        return;
+    }
+    buf_u32(b, d->len);
+    buf_put(b, d->packed, d->len);
+}
+
+int proto_get_data(struct rd *r, struct proto_data *d)
+{
+    proto_get_fetch(r, &d->f);
+    d->packed = NULL;
+    d->len = 0;
+    d->err = NULL;
+    if (rd_u8(r)) {
+        d->len = rd_u32(r);
+        d->packed = rd_take(r, d->len);
+    } else {
+        d->err = rd_str(r);
+    }
+    return r->bad ? PD_EINVAL : 0;
+}

@@ -1,0 +1,131 @@
+/*
+ * protocol.h - message tags, and packing values and messages into bytes.
+ * The only code that knows the wire format. All integers are little-endian
+ * host order: every rank of one job runs the same binary on one kind of CPU.
+ */
+#ifndef PD_PROTOCOL_H
+#define PD_PROTOCOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pdask.h"
+
+enum proto_tag {
+    TAG_TASKS = 101, /* scheduler -> worker: task runs to execute */
+    TAG_DONE,        /* worker -> scheduler: task runs that ended */
+    TAG_FETCH,       /* anyone -> worker: send me these results */
+    TAG_DATA,        /* worker -> asker: the results asked for */
+    TAG_FREE,        /* scheduler -> worker: nobody needs these results */
+    TAG_STOP,        /* scheduler -> worker: exit */
+};
+
+/* Wire-only value kinds, after the public ones. */
+enum {
+    WIRE_FUTURE = PD_FUTURE, /* submit time: u64 upstream id */
+    WIRE_REF = PD__KIND_END, /* dispatch time: u64 id, i32 rank holding it */
+};
+
+/* A packed result no larger than this travels inside TAG_DONE and lives on
+ * rank 0 (Ray does the same for small objects): nil, ints and reals. */
+#define PROTO_INLINE_MAX 9
+
+/* A growable byte buffer. */
+struct buf {
+    uint8_t *data;
+    size_t len, cap;
+};
+
+void buf_reserve(struct buf *b, size_t extra);
+void buf_free(struct buf *b);
+void buf_put(struct buf *b, const void *p, size_t n);
+
+static inline void buf_u8(struct buf *b, uint8_t v) { buf_put(b, &v, 1); }
+static inline void buf_u32(struct buf *b, uint32_t v) { buf_put(b, &v, 4); }
+static inline void buf_u64(struct buf *b, uint64_t v) { buf_put(b, &v, 8); }
+void buf_str(struct buf *b, const char *s);
+
+/* A bounds-checked reader; after any overrun `bad` is set and reads give 0. */
+struct rd {
+    const uint8_t *p, *end;
+    bool bad;
+};
+
+static inline struct rd rd_init(const void *p, size_t n)
+{
+    struct rd r = { p, (const uint8_t *)p + n, false };
+    return r;
+}
+
+const void *rd_take(struct rd *r, size_t n);
+uint8_t rd_u8(struct rd *r);
+uint32_t rd_u32(struct rd *r);
+uint64_t rd_u64(struct rd *r);
+const char *rd_str(struct rd *r);
+
+/* Values: kind byte then payload. Put fails with PD_ETOOBIG past 2 GiB and
+ * PD_EINVAL on an unknown kind; put of PD_FUTURE writes upstream_id. */
+int proto_put_value(struct buf *b, const pd_value *v, uint64_t upstream_id);
+/* Read one value, borrowing strings and bytes from the buffer. A WIRE_REF or
+ * WIRE_FUTURE sets v->kind to it and *id (and *rank) to the reference. */
+int proto_get_value(struct rd *r, pd_value *v, uint64_t *id, int32_t *rank);
+
+/* One task run in TAG_TASKS: header, then nargs packed values. */
+struct proto_task {
+    uint64_t id;
+    uint32_t def;       /* index in the task table agreed at start-up */
+    uint32_t seq;       /* run number of this task: shout-<seq> */
+    uint32_t nargs;
+    uint32_t argslen;
+    const uint8_t *args; /* borrowed from the message */
+};
+
+void proto_put_task(struct buf *b, const struct proto_task *t);
+int proto_get_task(struct rd *r, struct proto_task *t);
+
+/* One ended task run in TAG_DONE. */
+struct proto_done {
+    uint64_t id;
+    uint8_t state;        /* enum pd_state */
+    uint8_t attempts;
+    uint32_t runtime_us;
+    uint64_t size;        /* packed size of the result */
+    const void *inline_v; /* the packed result when size <= PROTO_INLINE_MAX */
+    const char *message;  /* why it failed, or NULL */
+};
+
+void proto_put_done(struct buf *b, const struct proto_done *d);
+int proto_get_done(struct rd *r, struct proto_done *d);
+
+/* Message header: a u32 count of entries; set after appending them. */
+void proto_begin(struct buf *b);
+void proto_set_count(struct buf *b, uint32_t count);
+uint32_t proto_get_count(struct rd *r);
+
+/* TAG_FETCH entry: the result wanted, and a cookie the asker gets back. */
+struct proto_fetch {
+    uint64_t id;
+    uint64_t cookie;
+    uint32_t slot;
+};
+
+void proto_put_fetch(struct buf *b, const struct proto_fetch *f);
+int proto_get_fetch(struct rd *r, struct proto_fetch *f);
+
+/* TAG_DATA entry: the fetch it answers, then the packed value, or err when
+ * the result is not there. */
+struct proto_data {
+    struct proto_fetch f;
+    const void *packed;
+    uint32_t len;
+    const char *err;
+};
+
+void proto_put_data(struct buf *b, const struct proto_data *d);
+int proto_get_data(struct rd *r, struct proto_data *d);
+
+/* Packed size of one value starting at p (p..end), or 0 if malformed. */
+size_t proto_value_len(const uint8_t *p, const uint8_t *end);
+
+#endif

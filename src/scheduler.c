@@ -1,0 +1,440 @@
+/* scheduler.c - see scheduler.h. Runs on the thread that called MPI_Init. */
+#include "scheduler.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loader.h"
+#include "log.h"
+#include "protocol.h"
+#include "util.h"
+
+/* A task run whose task has averaged longer than this is not queued ahead
+ * beyond one per thread: better to wait for a free worker than to queue
+ * behind a long run. */
+#define LONG_TASK_S 2e-3
+#define MAX_SLEEP_S 4e-3
+
+struct wslot {
+    int inflight;   /* task runs sent and not reported back */
+    int threads;
+};
+
+struct sched {
+    struct comm *c;
+    struct pd_flow *f;
+    struct graph *g;
+    struct wslot *w;      /* by rank; [0] is the scheduler itself */
+    struct buf *out;      /* TAG_TASKS being built, by rank */
+    struct buf *fetch;    /* TAG_FETCH being built, by rank */
+    uint32_t *nout, *nfetch;
+    int prefetch;
+    int cursor;           /* round-robin start for runs without inputs */
+    double *avg_s;        /* mean run time by task index (0 = unknown) */
+    uint64_t fetches;     /* TAG_FETCH entries not answered yet */
+    double t0;
+};
+
+static const char *run_name(const struct pd_future *t)
+{
+    static char buf[160];
+    return graph_run_name(t, buf, sizeof(buf));
+}
+
+/* Report runs that ended badly since the last call. */
+static void log_bad(struct sched *s)
+{
+    struct pd_future **runs;
+    size_t n = graph_take_bad(s->g, &runs);
+
+    for (size_t i = 0; i < n; i++) {
+        struct pd_future *t = runs[i];
+        enum pd_state st = atomic_load(&t->state);
+        log_msg(st == PD_NOTREADY ? PD_WARNING : PD_ERROR, run_name(t),
+                "Finished in state %s('%s')", pd_state_name(st),
+                t->message ? t->message : "");
+    }
+}
+
+static void on_done(struct sched *s, int src, struct rd *r)
+{
+    uint32_t n = proto_get_count(r);
+    struct proto_done d;
+
+    for (uint32_t i = 0; i < n; i++) {
+        if (proto_get_done(r, &d) != 0) {
+            log_msg(PD_ERROR, "pdask-mpi", "malformed report from rank %d "
+                    "ignored", src);
+            return;
+        }
+        struct pd_future *t = graph_get(s->g, d.id);
+        if (!t || t->rank != src ||
+            graph_state_final(atomic_load(&t->state))) {
+            log_msg(PD_ERROR, "pdask-mpi", "rank %d reported task run %"
+                    PRIu64 " that it was not running", src, d.id);
+            continue;
+        }
+        s->w[src].inflight--;
+        t->size = d.size;
+        t->attempts = d.attempts;
+        if (t->def < (uint32_t)loader_ntasks()) {
+            double *a = &s->avg_s[t->def];
+            *a = *a == 0 ? d.runtime_us * 1e-6
+                         : 0.9 * *a + 0.1 * d.runtime_us * 1e-6;
+        }
+        if (log_enabled(PD_DEBUG) && d.state == PD_COMPLETED)
+            log_msg(PD_DEBUG, run_name(t), "Finished in state Completed() "
+                    "on rank %d in %.6f s", src, d.runtime_us * 1e-6);
+        graph_end(s->g, t, (enum pd_state)d.state,
+                  d.state == PD_COMPLETED && d.size <= PROTO_INLINE_MAX
+                      ? d.inline_v : NULL,
+                  d.message);
+    }
+}
+
+static void on_data(struct sched *s, int src, struct rd *r)
+{
+    uint32_t n = proto_get_count(r);
+    struct proto_data d;
+
+    for (uint32_t i = 0; i < n; i++) {
+        if (proto_get_data(r, &d) != 0)
+            break;
+        struct pd_future *t = graph_get(s->g, d.f.cookie);
+        if (!t)
+            continue;
+        s->fetches--;
+        if (d.err) {
+            char buf[512];
+            snprintf(buf, sizeof(buf), "result lost on rank %d: %s", src,
+                     d.err);
+            t->message = pd__xstrdup(buf);
+            atomic_store_explicit(&t->fetch, FETCH_LOST,
+                                  memory_order_release);
+            continue;
+        }
+        if (log_enabled(PD_DEBUG))
+            log_msg(PD_DEBUG, run_name(t), "Fetched result (%u bytes) from "
+                    "rank %d for pd_result", d.len, src);
+        atomic_store_explicit(&t->value, pd__xmemdup(d.packed, d.len),
+                              memory_order_release);
+        atomic_store_explicit(&t->fetch, FETCH_DONE, memory_order_release);
+    }
+}
+
+static void want_fetch(struct sched *s, struct pd_future *t)
+{
+    struct proto_fetch fe = { t->id, t->id, 0 };
+
+    if (atomic_load(&t->value)) {
+        atomic_store(&t->fetch, FETCH_DONE);
+        return;
+    }
+    if (t->rank < 0) {
+        t->message = pd__xstrdup("result was freed: the flow called "
+                                 "pd_release() on this future before");
+        atomic_store_explicit(&t->fetch, FETCH_LOST, memory_order_release);
+        return;
+    }
+    if (!s->nfetch[t->rank])
+        proto_begin(&s->fetch[t->rank]);
+    proto_put_fetch(&s->fetch[t->rank], &fe);
+    s->nfetch[t->rank]++;
+    s->fetches++;
+}
+
+static int take_requests(struct sched *s)
+{
+    struct req *reqs;
+    size_t n = flow_take_reqs(s->f, &reqs);
+
+    for (size_t i = 0; i < n; i++) {
+        struct pd_future *t = reqs[i].t;
+        switch (reqs[i].kind) {
+        case REQ_SUBMIT:
+            graph_add(s->g, t);
+            break;
+        case REQ_FETCH:
+            want_fetch(s, t);
+            break;
+        case REQ_RELEASE:
+            graph_unref(s->g, t);
+            break;
+        }
+    }
+    free(reqs);
+    return n > 0;
+}
+
+/* Queue depth allowed for t on worker w. */
+static int window(const struct sched *s, const struct pd_future *t, int w)
+{
+    double a = s->avg_s[t->def];
+    int th = s->w[w].threads;
+    return a > LONG_TASK_S ? 2 * th : th + s->prefetch;
+}
+
+/* The rank holding t's largest input, or -1. */
+static int input_home(struct sched *s, const struct pd_future *t)
+{
+    struct rd r = rd_init(t->args, t->argslen);
+    uint64_t best = 0, id = 0;
+    int home = -1;
+    int32_t rank;
+    pd_value v;
+
+    if (!(t->flags & RUN_HAS_DEPS))
+        return -1;
+    for (uint32_t i = 0; i < t->nargs; i++) {
+        if (proto_get_value(&r, &v, &id, &rank) != 0)
+            break;
+        if ((int)v.kind != WIRE_FUTURE)
+            continue;
+        struct pd_future *u = graph_get(s->g, id);
+        if (u->rank > 0 && u->size > PROTO_INLINE_MAX && u->size > best) {
+            best = u->size;
+            home = u->rank;
+        }
+    }
+    return home;
+}
+
+/* A worker for t, or -1 when all are full. Fill every worker up to its
+ * threads before queueing ahead anywhere, so short flows spread out. */
+static int pick_worker(struct sched *s, const struct pd_future *t)
+{
+    int n = s->c->size, home = input_home(s, t);
+
+    if (home > 0 && s->w[home].inflight < window(s, t, home))
+        return home;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int k = 0; k < n - 1; k++) {
+            int w = 1 + (s->cursor + k) % (n - 1);
+            int cap = pass == 0 ? s->w[w].threads : window(s, t, w);
+            if (s->w[w].inflight < cap) {
+                s->cursor = w % (n - 1);
+                return w;
+            }
+        }
+    }
+    return -1;
+}
+
+/* Append t to the batch for rank w; dependencies become values (small
+ * results kept on rank 0) or references to the worker holding them. */
+static int encode(struct sched *s, struct pd_future *t, int w)
+{
+    struct proto_task pt = { t->id, t->def, t->seq, t->nargs, t->argslen,
+                             t->args };
+    struct buf *b = &s->out[w];
+    struct buf a = { 0 };
+    struct rd r;
+    pd_value v;
+    uint64_t id = 0;
+    int32_t rank;
+
+    if (!(t->flags & RUN_HAS_DEPS)) {
+        proto_put_task(b, &pt);
+        return 0;
+    }
+    r = rd_init(t->args, t->argslen);
+    for (uint32_t i = 0; i < t->nargs; i++) {
+        const uint8_t *start = r.p;
+        proto_get_value(&r, &v, &id, &rank);
+        if ((int)v.kind != WIRE_FUTURE) {
+            buf_put(&a, start, (size_t)(r.p - start));
+            continue;
+        }
+        struct pd_future *u = graph_get(s->g, id);
+        uint8_t *val = atomic_load(&u->value);
+        if (val) {
+            buf_put(&a, val, u->size);
+        } else if (u->rank > 0) {
+            buf_u8(&a, WIRE_REF);
+            buf_u64(&a, u->id);
+            buf_u32(&a, (uint32_t)u->rank);
+        } else {
+            char msg[256];
+            snprintf(msg, sizeof(msg), "input from %s is gone: the flow "
+                     "released it with pd_release() before this task run "
+                     "was submitted", run_name(u));
+            buf_free(&a);
+            graph_fail(s->g, t, msg);
+            return -1;
+        }
+    }
+    pt.args = a.data;
+    pt.argslen = (uint32_t)a.len;
+    proto_put_task(b, &pt);
+    buf_free(&a);
+    return 0;
+}
+
+static int dispatch(struct sched *s)
+{
+    struct pd_future *t;
+    int sent = 0, w;
+    bool debug = log_enabled(PD_DEBUG);
+
+    while ((t = graph_peek(s->g)) && (w = pick_worker(s, t)) > 0) {
+        graph_pop(s->g);
+        if (!s->nout[w])
+            proto_begin(&s->out[w]);
+        if (encode(s, t, w) != 0)
+            continue;
+        s->nout[w]++;
+        s->w[w].inflight++;
+        t->rank = w;
+        atomic_store_explicit(&t->state, PD_RUNNING, memory_order_relaxed);
+        if (debug)
+            log_msg(PD_DEBUG, run_name(t), "Running on rank %d", w);
+        sent++;
+    }
+    for (w = 1; w < s->c->size; w++) {
+        if (s->nout[w]) {
+            proto_set_count(&s->out[w], s->nout[w]);
+            comm_send(s->c, w, TAG_TASKS, &s->out[w]);
+            s->nout[w] = 0;
+        }
+        if (s->nfetch[w]) {
+            proto_set_count(&s->fetch[w], s->nfetch[w]);
+            comm_send(s->c, w, TAG_FETCH, &s->fetch[w]);
+            s->nfetch[w] = 0;
+        }
+    }
+    return sent;
+}
+
+/* Tell workers which results nobody needs any more. */
+static int send_frees(struct sched *s)
+{
+    uint64_t *pairs;
+    size_t n = graph_take_free(s->g, &pairs);
+
+    for (size_t i = 0; i < n; i++) {
+        int w = (int)pairs[2 * i];
+        if (!s->nout[w])
+            proto_begin(&s->out[w]);
+        buf_u64(&s->out[w], pairs[2 * i + 1]);
+        s->nout[w]++;
+    }
+    for (int w = 1; w < s->c->size && n; w++) {
+        if (s->nout[w]) {
+            proto_set_count(&s->out[w], s->nout[w]);
+            comm_send(s->c, w, TAG_FREE, &s->out[w]);
+            s->nout[w] = 0;
+        }
+    }
+    return n > 0;
+}
+
+static int poll_messages(struct sched *s)
+{
+    int src, tag, got = 0;
+    uint8_t *data;
+    size_t len;
+
+    /* Bounded, so a flood of reports cannot starve dispatch. */
+    while (got < 64 && comm_recv(s->c, &src, &tag, &data, &len)) {
+        struct rd r = rd_init(data, len);
+        if (tag == TAG_DONE)
+            on_done(s, src, &r);
+        else if (tag == TAG_DATA)
+            on_data(s, src, &r);
+        else
+            log_msg(PD_ERROR, "pdask-mpi", "unexpected message tag %d from "
+                    "rank %d ignored", tag, src);
+        free(data);
+        got++;
+    }
+    return got;
+}
+
+static void summary(struct sched *s, int code)
+{
+    struct graph *g = s->g;
+    uint64_t total = atomic_load(&g->nruns), ok = g->ncompleted;
+    const char *state = code == 0 ? "Completed" : "Failed";
+
+    log_msg(code == 0 ? PD_INFO : PD_ERROR, s->f->def->name,
+            "Finished in state %s: %" PRIu64 " of %" PRIu64
+            " task runs completed, %" PRIu64 " did not, in %.3f s",
+            state, ok, total, total - ok, pd__now() - s->t0);
+}
+
+int sched_run(struct comm *c, struct pd_flow *f, const struct sched_opts *o)
+{
+    struct sched s = { .c = c, .f = f, .g = &f->g, .prefetch = o->prefetch };
+    pthread_t flow_thread;
+    int code;
+
+    s.w = pd__xcalloc((size_t)c->size, sizeof(*s.w));
+    s.out = pd__xcalloc((size_t)c->size, sizeof(*s.out));
+    s.fetch = pd__xcalloc((size_t)c->size, sizeof(*s.fetch));
+    s.nout = pd__xcalloc((size_t)c->size, sizeof(*s.nout));
+    s.nfetch = pd__xcalloc((size_t)c->size, sizeof(*s.nfetch));
+    s.avg_s = pd__xcalloc((size_t)loader_ntasks() + 1, sizeof(double));
+    for (int w = 1; w < c->size; w++)
+        s.w[w].threads = o->threads[w] > 0 ? o->threads[w] : 1;
+    s.t0 = pd__now();
+
+    log_msg(PD_INFO, f->def->name, "Beginning flow run with %d workers",
+            c->size - 1);
+    if (pthread_create(&flow_thread, NULL, flow_thread_main, f) != 0) {
+        log_error("cannot start the flow thread");
+        return 2;
+    }
+    for (;;) {
+        /* Read flow_done first: once it is set, every request and report
+         * the flow depends on has been handled by the rounds before. */
+        bool done = atomic_load(&f->flow_done) && s.fetches == 0;
+        int busy = take_requests(&s);
+        busy += poll_messages(&s);
+        busy += dispatch(&s);
+        busy += send_frees(&s);
+        busy += comm_progress(c);
+        log_bad(&s);
+        if (busy) {
+            flow_notify(f);
+            comm_busy(c);
+        } else if (done) {
+            break;
+        } else {
+            comm_idle(c, MAX_SLEEP_S);
+        }
+    }
+    pthread_join(flow_thread, NULL);
+
+    if (f->usage_error)
+        code = 2;
+    else
+        code = f->flow_rc != 0 || atomic_load(&f->g.nfailed) ? 1 : 0;
+    if (f->usage_error)
+        log_error("%s", f->params->st->error);
+    else if (f->flow_rc != 0)
+        log_msg(PD_ERROR, f->def->name, "flow function returned %d",
+                f->flow_rc);
+    if (!f->usage_error)
+        summary(&s, code);
+
+    for (int w = 1; w < c->size; w++) {
+        struct buf b = { 0 };
+        buf_u32(&b, 0);
+        comm_send(c, w, TAG_STOP, &b);
+    }
+    comm_flush(c);
+    for (int w = 0; w < c->size; w++) {
+        buf_free(&s.out[w]);
+        buf_free(&s.fetch[w]);
+    }
+    free(s.w);
+    free(s.out);
+    free(s.fetch);
+    free(s.nout);
+    free(s.nfetch);
+    free(s.avg_s);
+    return code;
+}

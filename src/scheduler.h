@@ -1,0 +1,18 @@
+/* scheduler.h - rank 0's loop: takes the flow's requests, keeps the graph,
+ * sends ready task runs to workers in batches, reads what they report. */
+#ifndef PD_SCHEDULER_H
+#define PD_SCHEDULER_H
+
+#include "comm.h"
+#include "flow.h"
+
+struct sched_opts {
+    const int *threads;   /* executor threads of each rank (index 0 unused) */
+    int prefetch;         /* extra short task runs queued ahead per worker */
+};
+
+/* Run flow f to its end on the workers of c, then stop them. Returns the
+ * process exit code: 0 all completed, 1 anything failed, 2 usage error. */
+int sched_run(struct comm *c, struct pd_flow *f, const struct sched_opts *o);
+
+#endif

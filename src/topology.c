@@ -1,0 +1,89 @@
+/* topology.c - see topology.h. */
+#include "topology.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+int topo_init(struct topology *tp)
+{
+    hwloc_const_bitmap_t allowed;
+
+    if (hwloc_topology_init(&tp->t) != 0)
+        return -1;
+    hwloc_topology_set_io_types_filter(tp->t, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
+    if (hwloc_topology_load(tp->t) != 0) {
+        hwloc_topology_destroy(tp->t);
+        return -1;
+    }
+    tp->thissystem = hwloc_topology_is_thissystem(tp->t);
+    tp->cpuset = hwloc_bitmap_alloc();
+    allowed = hwloc_topology_get_allowed_cpuset(tp->t);
+    /* Where mpirun or the batch system bound us; on a synthetic topology
+     * the process binding means nothing, so take the whole machine. */
+    if (!tp->thissystem ||
+        hwloc_get_cpubind(tp->t, tp->cpuset, HWLOC_CPUBIND_PROCESS) != 0)
+        hwloc_bitmap_copy(tp->cpuset, allowed);
+    hwloc_bitmap_and(tp->cpuset, tp->cpuset, allowed);
+    if (hwloc_bitmap_iszero(tp->cpuset))
+        hwloc_bitmap_copy(tp->cpuset, allowed);
+    tp->ncores = hwloc_get_nbobjs_inside_cpuset_by_type(tp->t, tp->cpuset,
+                                                        HWLOC_OBJ_CORE);
+    if (tp->ncores <= 0)
+        tp->ncores = hwloc_get_nbobjs_inside_cpuset_by_type(
+            tp->t, tp->cpuset, HWLOC_OBJ_PU);
+    if (tp->ncores <= 0)
+        tp->ncores = 1;
+    return 0;
+}
+
+void topo_destroy(struct topology *tp)
+{
+    hwloc_bitmap_free(tp->cpuset);
+    hwloc_topology_destroy(tp->t);
+}
+
+char *topo_cpuset_string(const struct topology *tp)
+{
+    char *s = NULL;
+    if (hwloc_bitmap_asprintf(&s, tp->cpuset) < 0)
+        return NULL;
+    return s;
+}
+
+int topo_bind_thread(const struct topology *tp, int k)
+{
+    hwloc_obj_t core;
+
+    if (!tp->thissystem)
+        return 0;
+    core = hwloc_get_obj_inside_cpuset_by_type(tp->t, tp->cpuset,
+                                               HWLOC_OBJ_CORE,
+                                               (unsigned)(k % tp->ncores));
+    if (!core)
+        return -1;
+    return hwloc_set_cpubind(tp->t, core->cpuset, HWLOC_CPUBIND_THREAD);
+}
+
+/* OS devices that look like GPUs: CUDA, OpenCL, RSMI, Level Zero, or
+ * a display device. */
+static int count_gpus(hwloc_topology_t t)
+{
+    hwloc_obj_t o = NULL;
+    int n = 0;
+
+    while ((o = hwloc_get_next_osdev(t, o)))
+        if (o->attr->osdev.type == HWLOC_OBJ_OSDEV_GPU ||
+            o->attr->osdev.type == HWLOC_OBJ_OSDEV_COPROC)
+            n++;
+    return n;
+}
+
+void topo_summary(const struct topology *tp, char *buf, size_t n)
+{
+    snprintf(buf, n, "%d packages, %d cores, %d PUs, %d NUMA nodes, %d GPUs",
+             hwloc_get_nbobjs_by_type(tp->t, HWLOC_OBJ_PACKAGE),
+             hwloc_get_nbobjs_by_type(tp->t, HWLOC_OBJ_CORE),
+             hwloc_get_nbobjs_by_type(tp->t, HWLOC_OBJ_PU),
+             hwloc_get_nbobjs_by_type(tp->t, HWLOC_OBJ_NUMANODE),
+             count_gpus(tp->t));
+}

@@ -1,0 +1,659 @@
+/* worker.c - see worker.h.
+ *
+ * The comm thread unpacks task runs, resolves their inputs (local store, or
+ * fetched from the rank holding them), queues them for the executors, and
+ * batches what they finish into one TAG_DONE per round. Executors sleep on
+ * a condition variable when there is nothing to run. */
+#include "worker.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loader.h"
+#include "log.h"
+#include "protocol.h"
+#include "store.h"
+#include "topology.h"
+#include "util.h"
+
+#define MAX_SLEEP_S 5e-3
+
+/* A received TAG_TASKS buffer, shared by the runs it carries. */
+struct msgbuf {
+    int refs;
+    uint8_t *data;
+};
+
+/* Memory a run owns: fetched inputs. */
+struct blob {
+    struct blob *next;
+    uint8_t data[];
+};
+
+struct wtask {
+    struct wtask *next;
+    uint64_t id;
+    uint32_t def;           /* local task index */
+    uint32_t seq;
+    struct msgbuf *msg;
+    struct blob *owned;
+    int nwait;              /* inputs still being fetched */
+    uint8_t state;          /* outcome */
+    uint8_t attempts;
+    uint32_t runtime_us;
+    struct buf result;      /* packed result */
+    char *message;
+    int nargs;
+    pd_value args[];
+};
+
+struct queue {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct wtask *head, *tail;
+    int sleepers;
+    bool stopping;
+};
+
+struct worker {
+    struct comm *c;
+    const struct worker_opts *o;
+    struct queue ready;     /* comm -> executors */
+    struct queue done;      /* executors -> comm */
+    struct wtask *failed;   /* ended on the comm thread, never ran */
+    struct store store;
+    struct buf *data;       /* TAG_DATA replies being built, by rank */
+    uint32_t *ndata;
+    struct buf *fetch;      /* TAG_FETCH requests being built, by rank */
+    uint32_t *nfetch;
+    int next_core;          /* binding cursor for executors */
+    pthread_mutex_t bind_mu;
+};
+
+/* The context a task function sees. */
+struct pd_ctx {
+    struct worker *wk;
+    struct wtask *t;
+    int attempt;
+    bool failed;
+    char *fail_msg;
+    char name[128];
+};
+
+/* Where pd_return_* put a result: container_of(out) leads here. */
+struct out_slot {
+    pd_value v;
+    void *owned;
+};
+
+/* ---------------------------------------------------------------- queues */
+
+static void queue_init(struct queue *q)
+{
+    memset(q, 0, sizeof(*q));
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->cv, NULL);
+}
+
+static void queue_destroy(struct queue *q)
+{
+    pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->cv);
+}
+
+/* Append the list head..tail; true if the queue was empty before. */
+static bool queue_push(struct queue *q, struct wtask *head,
+                       struct wtask *tail, int n)
+{
+    bool was_empty;
+
+    pthread_mutex_lock(&q->mu);
+    was_empty = q->head == NULL;
+    if (q->tail)
+        q->tail->next = head;
+    else
+        q->head = head;
+    q->tail = tail;
+    if (q->sleepers)
+        n > 1 ? pthread_cond_broadcast(&q->cv) : pthread_cond_signal(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    return was_empty;
+}
+
+/* Executors: the next run, waiting for one; NULL when stopping. */
+static struct wtask *queue_pop_wait(struct queue *q)
+{
+    struct wtask *t;
+
+    pthread_mutex_lock(&q->mu);
+    while (!q->head && !q->stopping) {
+        q->sleepers++;
+        pthread_cond_wait(&q->cv, &q->mu);
+        q->sleepers--;
+    }
+    t = q->head;
+    if (t) {
+        q->head = t->next;
+        if (!q->head)
+            q->tail = NULL;
+        t->next = NULL;
+    }
+    pthread_mutex_unlock(&q->mu);
+    return t;
+}
+
+/* Comm thread: take the whole list. */
+static struct wtask *queue_take_all(struct queue *q)
+{
+    struct wtask *t;
+
+    pthread_mutex_lock(&q->mu);
+    t = q->head;
+    q->head = q->tail = NULL;
+    pthread_mutex_unlock(&q->mu);
+    return t;
+}
+
+/* ---------------------------------------------------------- task context */
+
+PD_API void pd_return_int(pd_value *out, int64_t i)
+{
+    *out = pd_int(i);
+}
+
+PD_API void pd_return_real(pd_value *out, double r)
+{
+    *out = pd_real(r);
+}
+
+static void return_copy(pd_value *out, enum pd_kind kind, const void *p,
+                        size_t len)
+{
+    struct out_slot *slot = container_of(out, struct out_slot, v);
+    void *copy = pd__xmalloc(len + 1);
+
+    if (len)
+        memcpy(copy, p, len);
+    ((char *)copy)[len] = '\0';
+    free(slot->owned);
+    slot->owned = copy;
+    out->kind = kind;
+    out->len = len;
+    out->b = copy;
+}
+
+PD_API void pd_return_str(pd_value *out, const char *s)
+{
+    s = s ? s : "";
+    return_copy(out, PD_STR, s, strlen(s));
+}
+
+PD_API void pd_return_bytes(pd_value *out, const void *b, size_t len)
+{
+    return_copy(out, PD_BYTES, b, len);
+}
+
+PD_API int pd_fail(pd_ctx *ctx, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    free(ctx->fail_msg);
+    ctx->fail_msg = pd__xstrdup(buf);
+    ctx->failed = true;
+    return PD_EFAILED;
+}
+
+PD_API void pd_log(pd_ctx *ctx, enum pd_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vmsg(level, ctx->name, fmt, ap);
+    va_end(ap);
+}
+
+PD_API int pd_task_rank(const pd_ctx *ctx)
+{
+    return ctx->wk->c->rank;
+}
+
+PD_API const char *pd_task_run_name(const pd_ctx *ctx)
+{
+    return ctx->name;
+}
+
+PD_API int pd_task_attempt(const pd_ctx *ctx)
+{
+    return ctx->attempt;
+}
+
+/* ------------------------------------------------------------ executors */
+
+/* One attempt; true if it completed, with the packed result in t. */
+static bool attempt(struct pd_ctx *ctx, const struct pd_task_def *def)
+{
+    struct wtask *t = ctx->t;
+    struct out_slot out = { .v = { .kind = PD_NIL } };
+    double t0 = pd__now(), took;
+    int rc, prc;
+
+    ctx->failed = false;
+    rc = def->fn(ctx, t->args, t->nargs, &out.v);
+    took = pd__now() - t0;
+    t->runtime_us = took * 1e6 > UINT32_MAX ? UINT32_MAX
+                                            : (uint32_t)(took * 1e6);
+    free(t->message);
+    t->message = NULL;
+    if (rc == 0 && !ctx->failed && def->timeout_s > 0 &&
+        took > def->timeout_s) {
+        char buf[160];
+        snprintf(buf, sizeof(buf), "timed out: ran %.3f s, over its "
+                 "timeout_s of %g s", took, def->timeout_s);
+        t->message = pd__xstrdup(buf);
+    } else if (rc != 0 || ctx->failed) {
+        char buf[64];
+        snprintf(buf, sizeof(buf), "task returned %d", rc);
+        t->message = ctx->fail_msg ? ctx->fail_msg : pd__xstrdup(buf);
+        ctx->fail_msg = NULL;
+    } else {
+        t->result.len = 0;
+        prc = proto_put_value(&t->result, &out.v, 0);
+        if (prc || out.v.kind == PD_FUTURE) {
+            char buf[160];
+            snprintf(buf, sizeof(buf), "invalid result (kind %d): %s; set "
+                     "it with pd_return_*()", (int)out.v.kind,
+                     pd_strerror(prc ? prc : PD_EINVAL));
+            t->message = pd__xstrdup(buf);
+        }
+    }
+    free(out.owned);
+    return t->message == NULL;
+}
+
+static void run_task(struct worker *wk, struct wtask *t)
+{
+    const struct pd_task_def *def = loader_task((int)t->def);
+    struct pd_ctx ctx = { .wk = wk, .t = t };
+
+    snprintf(ctx.name, sizeof(ctx.name), "%s-%u", def->name, t->seq);
+    for (ctx.attempt = 1;; ctx.attempt++) {
+        if (attempt(&ctx, def)) {
+            t->state = PD_COMPLETED;
+            break;
+        }
+        t->state = PD_FAILED;
+        if (ctx.attempt > def->retries)
+            break;
+        log_msg(PD_WARNING, ctx.name, "attempt %d failed: %s; retry %d/%d "
+                "in %g s", ctx.attempt, t->message, ctx.attempt,
+                def->retries, def->retry_delay_s);
+        pd__sleep(def->retry_delay_s);
+    }
+    t->attempts = (uint8_t)(ctx.attempt > 255 ? 255 : ctx.attempt);
+    free(ctx.fail_msg);
+}
+
+static void *executor_main(void *arg)
+{
+    struct worker *wk = arg;
+    struct wtask *t;
+
+    if (wk->o->topo) {
+        pthread_mutex_lock(&wk->bind_mu);
+        int core = wk->o->bind_first + wk->next_core++;
+        pthread_mutex_unlock(&wk->bind_mu);
+        topo_bind_thread(wk->o->topo, core);
+    }
+    while ((t = queue_pop_wait(&wk->ready))) {
+        run_task(wk, t);
+        if (queue_push(&wk->done, t, t, 1))
+            comm_kick(wk->c);
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------ comm side */
+
+static void free_task(struct wtask *t)
+{
+    while (t->owned) {
+        struct blob *b = t->owned;
+        t->owned = b->next;
+        free(b);
+    }
+    if (t->msg && --t->msg->refs == 0) {
+        free(t->msg->data);
+        free(t->msg);
+    }
+    buf_free(&t->result);
+    free(t->message);
+    free(t);
+}
+
+/* End t on the comm thread without running it. */
+static void fail_local(struct worker *wk, struct wtask *t, const char *msg)
+{
+    if (!t->message)
+        t->message = pd__xstrdup(msg);
+    t->state = PD_FAILED;
+    t->next = wk->failed;
+    wk->failed = t;
+}
+
+static void ask_fetch(struct worker *wk, int rank, uint64_t id,
+                      struct wtask *t, int slot)
+{
+    struct proto_fetch fe = { id, (uint64_t)(uintptr_t)t, (uint32_t)slot };
+
+    if (!wk->nfetch[rank])
+        proto_begin(&wk->fetch[rank]);
+    proto_put_fetch(&wk->fetch[rank], &fe);
+    wk->nfetch[rank]++;
+    t->nwait++;
+}
+
+/* Fill t->args from the packed args; inputs on other ranks are asked for.
+ * On a bad input t->message is set (and fetches already asked still come
+ * back to on_data, which ends the run). */
+static void resolve_args(struct worker *wk, struct wtask *t,
+                         const struct proto_task *pt)
+{
+    struct rd r = rd_init(pt->args, pt->argslen);
+    char msg[256];
+
+    for (int i = 0; i < t->nargs; i++) {
+        uint64_t id = 0;
+        int32_t rank = -1;
+        if (proto_get_value(&r, &t->args[i], &id, &rank) != 0) {
+            t->message = pd__xstrdup("malformed arguments from the "
+                                     "scheduler");
+            return;
+        }
+        if ((int)t->args[i].kind != WIRE_REF)
+            continue;
+        if (rank != wk->c->rank) {
+            ask_fetch(wk, rank, id, t, i);
+            continue;
+        }
+        const struct store_entry *e = store_get(&wk->store, id);
+        struct rd vr = e ? rd_init(e->data, e->len) : rd_init(NULL, 0);
+        if (!e || proto_get_value(&vr, &t->args[i], &id, &rank) != 0) {
+            snprintf(msg, sizeof(msg), "input %d (task run id %" PRIu64
+                     ") is not on rank %d where it was made", i + 1, id,
+                     wk->c->rank);
+            t->message = pd__xstrdup(msg);
+            return;
+        }
+    }
+}
+
+static void on_tasks(struct worker *wk, uint8_t *data, size_t len)
+{
+    struct rd r = rd_init(data, len);
+    uint32_t n = proto_get_count(&r);
+    struct msgbuf *mb = pd__xmalloc(sizeof(*mb));
+    struct wtask *head = NULL, *tail = NULL;
+    int nready = 0;
+
+    mb->refs = 1;
+    mb->data = data;
+    for (uint32_t i = 0; i < n; i++) {
+        struct proto_task pt;
+        if (proto_get_task(&r, &pt) != 0 || pt.def >= (uint32_t)wk->o->ndefs) {
+            log_msg(PD_ERROR, "pdask-mpi", "rank %d: malformed task batch "
+                    "from the scheduler", wk->c->rank);
+            break;
+        }
+        struct wtask *t = pd__xcalloc(1, sizeof(*t) +
+                                             pt.nargs * sizeof(pd_value));
+        t->id = pt.id;
+        t->def = (uint32_t)wk->o->def_of[pt.def];
+        t->seq = pt.seq;
+        t->nargs = (int)pt.nargs;
+        t->msg = mb;
+        mb->refs++;
+        resolve_args(wk, t, &pt);
+        if (t->nwait)
+            continue;  /* on_data goes on when the inputs arrive */
+        if (t->message) {
+            fail_local(wk, t, t->message);
+            continue;
+        }
+        if (tail)
+            tail->next = t;
+        else
+            head = t;
+        tail = t;
+        nready++;
+    }
+    if (head)
+        queue_push(&wk->ready, head, tail, nready);
+    if (--mb->refs == 0) {
+        free(mb->data);
+        free(mb);
+    }
+}
+
+/* Answer a TAG_FETCH from src with what the store holds. */
+static void on_fetch(struct worker *wk, int src, struct rd *r)
+{
+    uint32_t n = proto_get_count(r);
+    struct proto_data d;
+
+    for (uint32_t i = 0; i < n; i++) {
+        if (proto_get_fetch(r, &d.f) != 0)
+            break;
+        const struct store_entry *e = store_get(&wk->store, d.f.id);
+        d.packed = e ? e->data : NULL;
+        d.len = e ? (uint32_t)e->len : 0;
+        d.err = e ? NULL : "not in this rank's store (freed or never made)";
+        if (!wk->ndata[src])
+            proto_begin(&wk->data[src]);
+        proto_put_data(&wk->data[src], &d);
+        wk->ndata[src]++;
+    }
+}
+
+/* A fetched input arrived: keep a copy in its run, queue the run when it
+ * has all its inputs. */
+static void on_data(struct worker *wk, int src, struct rd *r)
+{
+    uint32_t n = proto_get_count(r);
+    struct proto_data d;
+
+    for (uint32_t i = 0; i < n; i++) {
+        if (proto_get_data(r, &d) != 0)
+            break;
+        struct wtask *t = (struct wtask *)(uintptr_t)d.f.cookie;
+        t->nwait--;
+        if (d.err) {
+            char msg[512];
+            snprintf(msg, sizeof(msg), "input %u could not be fetched from "
+                     "rank %d: %s", d.f.slot + 1, src, d.err);
+            free(t->message);
+            t->message = pd__xstrdup(msg);
+        } else {
+            struct blob *b = pd__xmalloc(sizeof(*b) + d.len);
+            uint64_t id;
+            int32_t rank;
+            memcpy(b->data, d.packed, d.len);
+            b->next = t->owned;
+            t->owned = b;
+            struct rd vr = rd_init(b->data, d.len);
+            proto_get_value(&vr, &t->args[d.f.slot], &id, &rank);
+        }
+        if (t->nwait > 0)
+            continue;
+        if (t->message)
+            fail_local(wk, t, t->message);
+        else
+            queue_push(&wk->ready, t, t, 1);
+    }
+}
+
+static void on_free(struct worker *wk, struct rd *r)
+{
+    uint32_t n = proto_get_count(r), freed = 0;
+    for (uint32_t i = 0; i < n && !r->bad; i++)
+        freed += store_drop(&wk->store, rd_u64(r)) == 0;
+    if (log_enabled(PD_DEBUG))
+        log_msg(PD_DEBUG, "pdask-mpi", "rank %d: freed %u results; %zu "
+                "results (%zu bytes) held", wk->c->rank, freed,
+                wk->store.count, wk->store.bytes);
+}
+
+/* Report ended runs to the scheduler in one TAG_DONE; keep big results. */
+static int drain_done(struct worker *wk)
+{
+    struct wtask *t = queue_take_all(&wk->done), *next;
+    struct buf b = { 0 };
+    uint32_t n = 0;
+
+    if (wk->failed) {
+        struct wtask *last = wk->failed;
+        while (last->next)
+            last = last->next;
+        last->next = t;
+        t = wk->failed;
+        wk->failed = NULL;
+    }
+    if (!t)
+        return 0;
+    proto_begin(&b);
+    for (; t; t = next) {
+        struct proto_done d = {
+            .id = t->id, .state = t->state, .attempts = t->attempts,
+            .runtime_us = t->runtime_us, .message = t->message,
+        };
+        next = t->next;
+        if (t->state == PD_COMPLETED) {
+            d.size = t->result.len;
+            d.inline_v = t->result.data;
+            if (d.size > PROTO_INLINE_MAX) {
+                store_put(&wk->store, t->id, t->result.data, t->result.len);
+                t->result.data = NULL;
+                t->result.len = t->result.cap = 0;
+            }
+        }
+        proto_put_done(&b, &d);
+        n++;
+        free_task(t);
+    }
+    proto_set_count(&b, n);
+    comm_send(wk->c, 0, TAG_DONE, &b);
+    return 1;
+}
+
+/* Send the TAG_DATA and TAG_FETCH messages built this round. */
+static void flush_batches(struct worker *wk)
+{
+    for (int r = 0; r < wk->c->size; r++) {
+        if (wk->ndata[r]) {
+            proto_set_count(&wk->data[r], wk->ndata[r]);
+            comm_send(wk->c, r, TAG_DATA, &wk->data[r]);
+            wk->ndata[r] = 0;
+        }
+        if (wk->nfetch[r]) {
+            proto_set_count(&wk->fetch[r], wk->nfetch[r]);
+            comm_send(wk->c, r, TAG_FETCH, &wk->fetch[r]);
+            wk->nfetch[r] = 0;
+        }
+    }
+}
+
+/* Handle one message; false when it says stop. */
+static bool handle(struct worker *wk, int src, int tag, uint8_t *data,
+                   size_t len)
+{
+    struct rd r = rd_init(data, len);
+
+    switch (tag) {
+    case TAG_TASKS:
+        on_tasks(wk, data, len);  /* takes data */
+        return true;
+    case TAG_FETCH:
+        on_fetch(wk, src, &r);
+        break;
+    case TAG_DATA:
+        on_data(wk, src, &r);
+        break;
+    case TAG_FREE:
+        on_free(wk, &r);
+        break;
+    case TAG_STOP:
+        free(data);
+        return false;
+    default:
+        log_msg(PD_ERROR, "pdask-mpi", "rank %d: unexpected message tag %d "
+                "from rank %d ignored", wk->c->rank, tag, src);
+    }
+    free(data);
+    return true;
+}
+
+int worker_run(struct comm *c, const struct worker_opts *o)
+{
+    struct worker wk = { .c = c, .o = o };
+    pthread_t *th = pd__xcalloc((size_t)o->threads, sizeof(*th));
+    bool running = true;
+
+    queue_init(&wk.ready);
+    queue_init(&wk.done);
+    store_init(&wk.store);
+    pthread_mutex_init(&wk.bind_mu, NULL);
+    wk.data = pd__xcalloc((size_t)c->size, sizeof(*wk.data));
+    wk.fetch = pd__xcalloc((size_t)c->size, sizeof(*wk.fetch));
+    wk.ndata = pd__xcalloc((size_t)c->size, sizeof(*wk.ndata));
+    wk.nfetch = pd__xcalloc((size_t)c->size, sizeof(*wk.nfetch));
+    for (int i = 0; i < o->threads; i++)
+        pthread_create(&th[i], NULL, executor_main, &wk);
+
+    while (running) {
+        int src, tag, got = 0, busy;
+        uint8_t *data;
+        size_t len;
+
+        while (running && got < 64 &&
+               comm_recv(c, &src, &tag, &data, &len)) {
+            running = handle(&wk, src, tag, data, len);
+            got++;
+        }
+        busy = got + drain_done(&wk);
+        flush_batches(&wk);
+        busy += comm_progress(c);
+        if (busy)
+            comm_busy(c);
+        else if (running)
+            comm_idle(c, MAX_SLEEP_S);
+    }
+
+    pthread_mutex_lock(&wk.ready.mu);
+    wk.ready.stopping = true;
+    pthread_cond_broadcast(&wk.ready.cv);
+    pthread_mutex_unlock(&wk.ready.mu);
+    for (int i = 0; i < o->threads; i++)
+        pthread_join(th[i], NULL);
+    comm_flush(c);
+
+    for (int r = 0; r < c->size; r++) {
+        buf_free(&wk.data[r]);
+        buf_free(&wk.fetch[r]);
+    }
+    free(wk.data);
+    free(wk.fetch);
+    free(wk.ndata);
+    free(wk.nfetch);
+    free(th);
+    store_destroy(&wk.store);
+    queue_destroy(&wk.ready);
+    queue_destroy(&wk.done);
+    pthread_mutex_destroy(&wk.bind_mu);
+    return 0;
+}

@@ -1,0 +1,21 @@
+/* worker.h - a worker rank: its comm thread (this one, the MPI caller) and
+ * executor threads that run task functions. */
+#ifndef PD_WORKER_H
+#define PD_WORKER_H
+
+#include "comm.h"
+
+struct topology;
+
+struct worker_opts {
+    int threads;                /* executor threads */
+    const int *def_of;          /* scheduler's task index -> local index */
+    int ndefs;
+    struct topology *topo;      /* for binding executors, or NULL */
+    int bind_first;             /* first core (logical index) to bind to */
+};
+
+/* Serve the scheduler until it says stop; returns 0. */
+int worker_run(struct comm *c, const struct worker_opts *o);
+
+#endif

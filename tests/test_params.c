@@ -1,0 +1,58 @@
+/* key=value parameters: parsing, typed reads, and the errors a user sees. */
+#include <stdbool.h>
+
+#include "check.h"
+#include "params.h"
+
+static int errors;
+static void count_error(void)
+{
+    errors++;
+}
+
+int main(void)
+{
+    struct pd_params p;
+    char err[256];
+    char *good[] = { "n=10", "x=0.25", "name=hello world", "empty=",
+                     "hex=0x10" };
+    char *noeq[] = { "n=1", "highest_number" };
+    char *nokey[] = { "=5" };
+    char *twice[] = { "n=1", "n=2" };
+    int from = 0;
+
+    CHECK_EQ(params_parse(&p, 5, good, err, sizeof(err)), 0);
+    p.st->on_error = count_error;
+    CHECK_EQ(pd_param_int(&p, "n", 3), 10);
+    CHECK_EQ(pd_param_int(&p, "hex", 3), 16);
+    CHECK(pd_param_real(&p, "x", 1.0) == 0.25);
+    CHECK_STR(pd_param_str(&p, "name", "d"), "hello world");
+    CHECK_STR(pd_param_str(&p, "empty", "d"), "");
+    CHECK_EQ(pd_param_int(&p, "missing", 7), 7);
+    CHECK_EQ(errors, 0);
+    CHECK(params_unused(&p, &from) == NULL);
+
+    /* A value of the wrong type names the parameter and what to pass. */
+    CHECK_EQ(pd_param_int(&p, "name", 5), 5);
+    CHECK_EQ(errors, 1);
+    CHECK_STR(p.st->error, "parameter name=hello world: not an integer; "
+                           "pass e.g. name=10");
+    CHECK(pd_param_real(&p, "empty", 2.0) == 2.0);
+    CHECK_EQ(errors, 2);
+    params_free(&p);
+
+    CHECK_EQ(params_parse(&p, 2, noeq, err, sizeof(err)), PD_EINVAL);
+    CHECK(strstr(err, "'highest_number' is not key=value") != NULL);
+    CHECK_EQ(params_parse(&p, 1, nokey, err, sizeof(err)), PD_EINVAL);
+    CHECK_EQ(params_parse(&p, 2, twice, err, sizeof(err)), PD_EINVAL);
+    CHECK(strstr(err, "'n' is given twice") != NULL);
+
+    /* Unread parameters are reported (likely misspelt). */
+    CHECK_EQ(params_parse(&p, 5, good, err, sizeof(err)), 0);
+    pd_param_int(&p, "n", 0);
+    from = 0;
+    CHECK_STR(params_unused(&p, &from), "x");
+    CHECK_STR(params_unused(&p, &from), "name");
+    params_free(&p);
+    return 0;
+}

@@ -1,0 +1,160 @@
+/* Values and messages survive a pack/unpack round trip; malformed input is
+ * reported, never read past its end. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "protocol.h"
+
+static void values(void)
+{
+    struct buf b = { 0 };
+    const char blob[] = { 1, 0, 2, 0, 3 };
+    pd_value in[] = { pd_nil(), pd_int(-42), pd_real(2.5), pd_str("héllo"),
+                      pd_bytes(blob, sizeof(blob)), pd_str("") };
+    pd_value v;
+    uint64_t id = 0;
+    int32_t rank = 0;
+
+    for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++)
+        CHECK_EQ(proto_put_value(&b, &in[i], 0), 0);
+    struct rd r = rd_init(b.data, b.len);
+    CHECK_EQ(proto_get_value(&r, &v, &id, &rank), 0);
+    CHECK_EQ(v.kind, PD_NIL);
+    CHECK_EQ(proto_get_value(&r, &v, &id, &rank), 0);
+    CHECK_EQ(v.i, -42);
+    CHECK_EQ(proto_get_value(&r, &v, &id, &rank), 0);
+    CHECK(v.r == 2.5);
+    CHECK_EQ(proto_get_value(&r, &v, &id, &rank), 0);
+    CHECK_STR(v.s, "héllo");
+    CHECK_EQ(v.len, 6);
+    CHECK_EQ(proto_get_value(&r, &v, &id, &rank), 0);
+    CHECK_EQ(v.kind, PD_BYTES);
+    CHECK_EQ(v.len, sizeof(blob));
+    CHECK(memcmp(v.b, blob, sizeof(blob)) == 0);
+    CHECK_EQ(proto_get_value(&r, &v, &id, &rank), 0);
+    CHECK_STR(v.s, "");
+    CHECK(r.p == r.end);
+    CHECK(!r.bad);
+
+    /* Every truncation of the buffer is caught. */
+    for (size_t n = 0; n < b.len; n++) {
+        struct rd t = rd_init(b.data, n);
+        int bad = 0;
+        for (int i = 0; i < 6 && !bad; i++)
+            bad = proto_get_value(&t, &v, &id, &rank) != 0;
+        CHECK(bad);
+    }
+    /* An unknown kind is an error, as is a kind that cannot be sent. */
+    uint8_t junk = 200;
+    struct rd t = rd_init(&junk, 1);
+    CHECK_EQ(proto_get_value(&t, &v, &id, &rank), PD_EINVAL);
+    pd_value weird = { .kind = (enum pd_kind)77 };
+    CHECK_EQ(proto_put_value(&b, &weird, 0), PD_EINVAL);
+    pd_value nullbytes = pd_bytes(NULL, 3);
+    CHECK_EQ(proto_put_value(&b, &nullbytes, 0), PD_EINVAL);
+    buf_free(&b);
+}
+
+static void references(void)
+{
+    struct buf b = { 0 };
+    pd_value fut = { .kind = PD_FUTURE }, v;
+    uint64_t id = 0;
+    int32_t rank = 0;
+
+    CHECK_EQ(proto_put_value(&b, &fut, 1234567890123ull), 0);
+    buf_u8(&b, WIRE_REF);
+    buf_u64(&b, 99);
+    buf_u32(&b, 5);
+    struct rd r = rd_init(b.data, b.len);
+    CHECK_EQ(proto_get_value(&r, &v, &id, &rank), 0);
+    CHECK_EQ(v.kind, WIRE_FUTURE);
+    CHECK_EQ(id, 1234567890123ull);
+    CHECK_EQ(proto_get_value(&r, &v, &id, &rank), 0);
+    CHECK_EQ(v.kind, WIRE_REF);
+    CHECK_EQ(id, 99);
+    CHECK_EQ(rank, 5);
+    CHECK_EQ(proto_value_len(b.data, b.data + b.len), 9);
+    buf_free(&b);
+}
+
+static void messages(void)
+{
+    struct buf b = { 0 }, args = { 0 };
+    pd_value a = pd_int(7);
+    struct proto_task t = { 5, 2, 3, 1, 0, NULL }, t2;
+    struct proto_done d = { .id = 9, .state = PD_FAILED, .attempts = 3,
+                            .runtime_us = 1500, .message = "boom" }, d2;
+    uint8_t inl[9] = { PD_INT, 1, 0, 0, 0, 0, 0, 0, 0 };
+
+    proto_put_value(&args, &a, 0);
+    t.args = args.data;
+    t.argslen = (uint32_t)args.len;
+    proto_begin(&b);
+    proto_put_task(&b, &t);
+    proto_put_done(&b, &d);
+    d.id = 10;
+    d.state = PD_COMPLETED;
+    d.size = sizeof(inl);
+    d.inline_v = inl;
+    proto_put_done(&b, &d);
+    d.id = 11;
+    d.size = 1 << 20; /* big: stays on the worker, only its size travels */
+    proto_put_done(&b, &d);
+    proto_set_count(&b, 4);
+
+    struct rd r = rd_init(b.data, b.len);
+    CHECK_EQ(proto_get_count(&r), 4);
+    CHECK_EQ(proto_get_task(&r, &t2), 0);
+    CHECK_EQ(t2.id, 5);
+    CHECK_EQ(t2.def, 2);
+    CHECK_EQ(t2.seq, 3);
+    CHECK_EQ(t2.nargs, 1);
+    CHECK_EQ(t2.argslen, 9);
+    CHECK(memcmp(t2.args, args.data, 9) == 0);
+    CHECK_EQ(proto_get_done(&r, &d2), 0);
+    CHECK_EQ(d2.id, 9);
+    CHECK_EQ(d2.state, PD_FAILED);
+    CHECK_EQ(d2.attempts, 3);
+    CHECK_EQ(d2.runtime_us, 1500);
+    CHECK_STR(d2.message, "boom");
+    CHECK_EQ(proto_get_done(&r, &d2), 0);
+    CHECK_EQ(d2.id, 10);
+    CHECK(d2.inline_v && memcmp(d2.inline_v, inl, 9) == 0);
+    CHECK(d2.message == NULL);
+    CHECK_EQ(proto_get_done(&r, &d2), 0);
+    CHECK_EQ(d2.size, 1 << 20);
+    CHECK(d2.inline_v == NULL);
+    CHECK(r.p == r.end);
+
+    /* Fetch and data entries, including a miss. */
+    struct proto_fetch fe = { 42, 0xdeadbeefull, 3 }, fe2;
+    struct proto_data da = { fe, inl, 9, NULL }, miss = { fe, NULL, 0, "gone" },
+                      got;
+    b.len = 0;
+    proto_put_fetch(&b, &fe);
+    proto_put_data(&b, &da);
+    proto_put_data(&b, &miss);
+    r = rd_init(b.data, b.len);
+    CHECK_EQ(proto_get_fetch(&r, &fe2), 0);
+    CHECK_EQ(fe2.id, 42);
+    CHECK_EQ(fe2.cookie, 0xdeadbeefull);
+    CHECK_EQ(fe2.slot, 3);
+    CHECK_EQ(proto_get_data(&r, &got), 0);
+    CHECK_EQ(got.len, 9);
+    CHECK(got.err == NULL);
+    CHECK_EQ(proto_get_data(&r, &got), 0);
+    CHECK_STR(got.err, "gone");
+    CHECK(got.packed == NULL);
+    buf_free(&b);
+    buf_free(&args);
+}
+
+int main(void)
+{
+    values();
+    references();
+    messages();
+    return 0;
+}
