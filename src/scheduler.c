@@ -177,12 +177,13 @@ static int window(const struct sched *s, const struct pd_future *t, int w)
     return a > LONG_TASK_S ? 2 * th : th + s->prefetch;
 }
 
-/* The rank holding t's largest input, or -1. */
+/* The rank that made t's largest input, or -1. Small inputs count too: a
+ * chain of small results then stays on one warm worker. */
 static int input_home(struct sched *s, const struct pd_future *t)
 {
     struct rd r = rd_init(t->args, t->argslen);
-    uint64_t best = 0, id = 0;
-    int home = -1;
+    const struct pd_future *best = NULL;
+    uint64_t id = 0;
     int32_t rank;
     pd_value v;
 
@@ -193,13 +194,11 @@ static int input_home(struct sched *s, const struct pd_future *t)
             break;
         if ((int)v.kind != WIRE_FUTURE)
             continue;
-        struct pd_future *u = graph_get(s->g, id);
-        if (u->rank > 0 && u->size > PROTO_INLINE_MAX && u->size > best) {
-            best = u->size;
-            home = u->rank;
-        }
+        const struct pd_future *u = graph_get(s->g, id);
+        if (u->rank > 0 && (!best || u->size > best->size))
+            best = u;
     }
-    return home;
+    return best ? best->rank : -1;
 }
 
 /* A worker for t, or -1 when all are full. Fill every worker up to its
