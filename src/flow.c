@@ -109,29 +109,6 @@ size_t flow_take_reqs(struct pd_flow *f, struct req **out)
     return n;
 }
 
-void flow_notify(struct pd_flow *f)
-{
-    if (!atomic_load(&f->flow_waiting))
-        return;
-    pthread_mutex_lock(&f->mu);
-    pthread_cond_broadcast(&f->cv);
-    pthread_mutex_unlock(&f->mu);
-}
-
-/* Block the flow thread until done(t) holds. */
-static void wait_until(struct pd_flow *f, struct pd_future *t,
-                       bool (*done)(const struct pd_future *))
-{
-    if (done(t))
-        return;
-    pthread_mutex_lock(&f->mu);
-    atomic_store(&f->flow_waiting, true);
-    while (!done(t))
-        pthread_cond_wait(&f->cv, &f->mu);
-    atomic_store(&f->flow_waiting, false);
-    pthread_mutex_unlock(&f->mu);
-}
-
 static bool is_final(const struct pd_future *t)
 {
     return graph_state_final(atomic_load_explicit(&t->state,
@@ -142,6 +119,49 @@ static bool is_fetched(const struct pd_future *t)
 {
     return atomic_load_explicit(&t->fetch, memory_order_acquire) >=
            FETCH_DONE;
+}
+
+/* Whether what the flow thread waits for has happened. */
+static bool wait_over(struct pd_flow *f)
+{
+    switch (atomic_load(&f->wait_kind)) {
+    case WAIT_FINAL:
+        return is_final(atomic_load(&f->wait_run));
+    case WAIT_FETCH:
+        return is_fetched(atomic_load(&f->wait_run));
+    default:
+        return atomic_load_explicit(&f->g.nended, memory_order_acquire) >=
+               atomic_load(&f->wait_all);
+    }
+}
+
+void flow_notify(struct pd_flow *f)
+{
+    /* Order the scheduler's state stores before reading flow_waiting; the
+     * flow thread stores flow_waiting before reading states (Dekker). */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (!atomic_load(&f->flow_waiting) || !wait_over(f))
+        return;
+    pthread_mutex_lock(&f->mu);
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* Block the flow thread until the wait described by kind, t, n is over. */
+static void wait_for(struct pd_flow *f, enum wait_kind kind,
+                     struct pd_future *t, uint64_t n)
+{
+    atomic_store(&f->wait_kind, kind);
+    atomic_store(&f->wait_run, t);
+    atomic_store(&f->wait_all, n);
+    if (wait_over(f))
+        return;
+    pthread_mutex_lock(&f->mu);
+    atomic_store(&f->flow_waiting, true);
+    while (!wait_over(f))
+        pthread_cond_wait(&f->cv, &f->mu);
+    atomic_store(&f->flow_waiting, false);
+    pthread_mutex_unlock(&f->mu);
 }
 
 /* Describe fn for a message: its symbol name when dladdr finds one. */
@@ -252,7 +272,7 @@ PD_API int pd_wait(pd_future *t)
 {
     if (!t)
         return PD_EINVAL;
-    wait_until(current, t, is_final);
+    wait_for(current, WAIT_FINAL, t, 0);
     return state_err(atomic_load(&t->state));
 }
 
@@ -270,7 +290,7 @@ PD_API int pd_result(pd_future *t, pd_value *out)
             atomic_store(&t->fetch, FETCH_ASKED);
             push_req(current, REQ_FETCH, t);
         }
-        wait_until(current, t, is_fetched);
+        wait_for(current, WAIT_FETCH, t, 0);
         if (atomic_load(&t->fetch) == FETCH_LOST)
             return PD_ELOST;
     }
@@ -304,22 +324,9 @@ PD_API void pd_release(pd_future *t)
     push_req(current, REQ_RELEASE, t);
 }
 
-static bool all_ended(struct pd_flow *f)
-{
-    return atomic_load_explicit(&f->g.nended, memory_order_acquire) >=
-           f->nsubmitted;
-}
-
 PD_API int pd_wait_all(pd_flow *f)
 {
-    if (!all_ended(f)) {
-        pthread_mutex_lock(&f->mu);
-        atomic_store(&f->flow_waiting, true);
-        while (!all_ended(f))
-            pthread_cond_wait(&f->cv, &f->mu);
-        atomic_store(&f->flow_waiting, false);
-        pthread_mutex_unlock(&f->mu);
-    }
+    wait_for(f, WAIT_ALL, NULL, f->nsubmitted);
     return atomic_load(&f->g.nfailed) ? PD_EFAILED : 0;
 }
 

@@ -34,6 +34,9 @@ struct req {
 
 enum fetch_state { FETCH_NONE, FETCH_ASKED, FETCH_DONE, FETCH_LOST };
 
+/* What the flow thread sleeps until; the scheduler wakes it only then. */
+enum wait_kind { WAIT_FINAL, WAIT_FETCH, WAIT_ALL };
+
 struct pd_flow {
     struct graph g;
     const struct pd_flow_def *def;
@@ -43,7 +46,10 @@ struct pd_flow {
     pthread_cond_t cv;
     struct req *reqs;           /* flow -> scheduler, under mu */
     size_t nreq, reqcap;
-    _Atomic bool flow_waiting;  /* the flow thread sleeps on cv */
+    _Atomic bool flow_waiting;  /* the flow thread sleeps on cv until: */
+    _Atomic int wait_kind;      /* enum wait_kind */
+    struct pd_future *_Atomic wait_run; /* for WAIT_FINAL and WAIT_FETCH */
+    _Atomic uint64_t wait_all;  /* for WAIT_ALL: runs that must end */
     _Atomic bool flow_done;     /* the flow function returned (and waited) */
     int flow_rc;                /* what it returned */
     bool usage_error;           /* stopped by a bad parameter */
@@ -61,7 +67,7 @@ void *flow_thread_main(void *flow);
 /* Scheduler: swap out the pending requests (caller frees the array). */
 size_t flow_take_reqs(struct pd_flow *f, struct req **out);
 
-/* Scheduler: wake the flow thread if it waits. */
+/* Scheduler: wake the flow thread if what it waits for has happened. */
 void flow_notify(struct pd_flow *f);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "loader.h"
 #include "protocol.h"
+#include "ready.h"
 #include "util.h"
 
 #define CHUNK_BITS 12
@@ -20,6 +21,7 @@ void graph_init(struct graph *g, int ntasks)
 {
     memset(g, 0, sizeof(*g));
     g->chunks = pd__xcalloc(MAX_CHUNKS, sizeof(*g->chunks));
+    ready_init(&g->ready);
     g->nseqs = ntasks;
     g->seqs = pd__xcalloc((size_t)ntasks + 1, sizeof(*g->seqs));
 }
@@ -38,7 +40,7 @@ void graph_destroy(struct graph *g)
         free(g->chunks[c]);
     free(g->chunks);
     free(g->seqs);
-    free(g->heap);
+    ready_destroy(&g->ready);
     free(g->stack);
     free(g->tofree);
     free(g->bad);
@@ -86,61 +88,23 @@ const char *graph_run_name(const struct pd_future *t, char *buf, size_t n)
     return buf;
 }
 
-/* ---- ready heap: higher priority first, then lower id ---- */
-
-static bool better(const struct pd_future *a, const struct pd_future *b)
-{
-    return a->priority != b->priority ? a->priority > b->priority
-                                      : a->id < b->id;
-}
-
-static void heap_push(struct graph *g, struct pd_future *t)
-{
-    size_t i;
-
-    if (g->nheap == g->heapcap) {
-        g->heapcap = g->heapcap ? g->heapcap * 2 : 1024;
-        g->heap = pd__xrealloc(g->heap, g->heapcap * sizeof(*g->heap));
-    }
-    t->flags |= RUN_QUEUED;
-    i = g->nheap++;
-    while (i > 0 && better(t, g->heap[(i - 1) / 2])) {
-        g->heap[i] = g->heap[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    g->heap[i] = t;
-}
-
 struct pd_future *graph_peek(struct graph *g)
 {
-    return g->nheap ? g->heap[0] : NULL;
+    return ready_peek(&g->ready);
 }
 
 struct pd_future *graph_pop(struct graph *g)
 {
-    struct pd_future *top, *last;
-    size_t i = 0, n;
+    struct pd_future *t = ready_pop(&g->ready);
+    if (t)
+        t->flags &= ~RUN_QUEUED;
+    return t;
+}
 
-    if (!g->nheap)
-        return NULL;
-    top = g->heap[0];
-    last = g->heap[--g->nheap];
-    n = g->nheap;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && better(g->heap[c + 1], g->heap[c]))
-            c++;
-        if (!better(g->heap[c], last))
-            break;
-        g->heap[i] = g->heap[c];
-        i = c;
-    }
-    if (n)
-        g->heap[i] = last;
-    top->flags &= ~RUN_QUEUED;
-    return top;
+static void queue(struct graph *g, struct pd_future *t)
+{
+    t->flags |= RUN_QUEUED;
+    ready_push(&g->ready, t);
 }
 
 /* ---- references on results ---- */
@@ -331,7 +295,7 @@ void graph_add(struct graph *g, struct pd_future *t)
     if (t->flags & RUN_HAS_DEPS)
         t->flags |= RUN_LINKED;
     if (t->npending == 0)
-        heap_push(g, t);
+        queue(g, t);
 }
 
 void graph_end(struct graph *g, struct pd_future *t, enum pd_state state,
@@ -349,7 +313,7 @@ void graph_end(struct graph *g, struct pd_future *t, enum pd_state state,
         struct pd_future *d = t->down[i];
         if (!graph_state_final(atomic_load(&d->state)) &&
             --d->npending == 0)
-            heap_push(g, d);
+            queue(g, d);
     }
     free(t->down);
     t->down = NULL;

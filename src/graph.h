@@ -13,13 +13,14 @@
 #include <stdint.h>
 
 #include "pdask.h"
+#include "ready.h"
 
 enum {
     RUN_HAS_DEPS = 1 << 0,  /* args hold WIRE_FUTURE references */
     RUN_FLOW_HOLDS = 1 << 1, /* the flow may still ask for the result */
     RUN_FETCHING = 1 << 2,  /* a TAG_FETCH for the result is out */
     RUN_BAD = 1 << 3,       /* failed at submit: never dispatched */
-    RUN_QUEUED = 1 << 4,    /* in the ready heap */
+    RUN_QUEUED = 1 << 4,    /* in the ready queue */
 };
 
 /* A task run; pd_future is this record. */
@@ -50,8 +51,7 @@ struct graph {
     _Atomic uint64_t nruns;     /* records made (flow thread writes) */
     uint32_t *seqs;             /* next run number per task index */
     int nseqs;
-    struct pd_future **heap;    /* ready runs, best first */
-    size_t nheap, heapcap;
+    struct ready ready;         /* runs whose inputs are all there */
     struct pd_future **stack;   /* scratch for NotReady propagation */
     size_t nstack, stackcap;
     uint64_t *tofree;           /* rank, id pairs: see graph_take_free */

@@ -16,6 +16,11 @@
  * beyond one per thread: better to wait for a free worker than to queue
  * behind a long run. */
 #define LONG_TASK_S 2e-3
+/* Short runs are queued ahead until about this much work waits on each
+ * thread, so a worker never idles while its report and the next batch
+ * cross; capped by MAX_AHEAD runs a thread. */
+#define QUEUE_S 1e-3
+#define MAX_AHEAD 512
 #define MAX_SLEEP_S 4e-3
 
 struct wslot {
@@ -173,8 +178,13 @@ static int take_requests(struct sched *s)
 static int window(const struct sched *s, const struct pd_future *t, int w)
 {
     double a = s->avg_s[t->def];
-    int th = s->w[w].threads;
-    return a > LONG_TASK_S ? 2 * th : th + s->prefetch;
+    int th = s->w[w].threads, ahead = s->prefetch;
+
+    if (a > LONG_TASK_S)
+        return 2 * th;
+    if (a > 0 && QUEUE_S / a > ahead)
+        ahead = QUEUE_S / a > MAX_AHEAD ? MAX_AHEAD : (int)(QUEUE_S / a);
+    return th + ahead * th;
 }
 
 /* The rank that made t's largest input, or -1. Small inputs count too: a

@@ -59,7 +59,7 @@ static void chain(void)
     struct pd_future *c = submit(&g, 1, &b);
 
     CHECK(graph_peek(&g) == a);
-    CHECK_EQ(g.nheap, 1);
+    CHECK_EQ(g.ready.count, 1);
     complete(&g, a, 1, 9);
     CHECK_EQ(state(a), PD_COMPLETED);
     CHECK(atomic_load(&a->value) != NULL); /* small: kept on rank 0 */
