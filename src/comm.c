@@ -9,9 +9,6 @@
 
 #include "util.h"
 
-/* Yield for this long after the last event before starting to sleep: a
- * reply to what we just sent usually comes within it. */
-#define SPIN_S 50e-6
 #define MIN_SLEEP_S 20e-6
 
 void comm_init(struct comm *c, MPI_Comm comm)
@@ -110,14 +107,14 @@ void comm_busy(struct comm *c)
     c->idle_since = 0;
 }
 
-void comm_idle(struct comm *c, double max_sleep_s)
+void comm_idle(struct comm *c, double spin_s, double max_sleep_s)
 {
     double now = pd__now(), wait;
     struct timespec ts;
 
     if (c->idle_since == 0)
         c->idle_since = now;
-    if (now - c->idle_since < SPIN_S) {
+    if (now - c->idle_since < spin_s) {
         sched_yield();
         return;
     }
@@ -159,6 +156,6 @@ void comm_flush(struct comm *c)
         if (comm_progress(c))
             comm_busy(c);
         else
-            comm_idle(c, 1e-3);
+            comm_idle(c, 0, 1e-3);
     }
 }

@@ -44,10 +44,11 @@ bool comm_recv(struct comm *c, int *src, int *tag, uint8_t **data,
 /* Complete finished sends; true if any did. */
 bool comm_progress(struct comm *c);
 
-/* One round with nothing to do: yield at first, then sleep longer and
- * longer (up to max_sleep_s), returning early when comm_kick() is called.
- * comm_busy() resets the back-off. */
-void comm_idle(struct comm *c, double max_sleep_s);
+/* One round with nothing to do: yield for spin_s after the last event
+ * (worth it only when a reply is due within microseconds), then sleep
+ * longer and longer, up to max_sleep_s, returning early when comm_kick()
+ * is called. comm_busy() resets the back-off. */
+void comm_idle(struct comm *c, double spin_s, double max_sleep_s);
 void comm_busy(struct comm *c);
 
 /* From any thread: wake the owner from comm_idle(). */

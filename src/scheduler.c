@@ -22,6 +22,10 @@
 #define QUEUE_S 1e-3
 #define MAX_AHEAD 512
 #define MAX_SLEEP_S 4e-3
+/* Yield-spin after an event only while runs are this short: a report is
+ * then due within microseconds. Longer runs would lose the CPU time. */
+#define SPIN_TASK_S 100e-6
+#define SPIN_S 50e-6
 
 struct wslot {
     int inflight;   /* task runs sent and not reported back */
@@ -39,6 +43,7 @@ struct sched {
     int prefetch;
     int cursor;           /* round-robin start for runs without inputs */
     double *avg_s;        /* mean run time by task index (0 = unknown) */
+    double recent_s;      /* mean run time of recent reports, any task */
     uint64_t fetches;     /* TAG_FETCH entries not answered yet */
     double t0;
 };
@@ -90,6 +95,7 @@ static void on_done(struct sched *s, int src, struct rd *r)
             *a = *a == 0 ? d.runtime_us * 1e-6
                          : 0.9 * *a + 0.1 * d.runtime_us * 1e-6;
         }
+        s->recent_s = 0.9 * s->recent_s + 0.1 * d.runtime_us * 1e-6;
         if (log_enabled(PD_DEBUG) && d.state == PD_COMPLETED)
             log_msg(PD_DEBUG, run_name(t), "Finished in state Completed() "
                     "on rank %d in %.6f s", src, d.runtime_us * 1e-6);
@@ -412,7 +418,7 @@ int sched_run(struct comm *c, struct pd_flow *f, const struct sched_opts *o)
         } else if (done) {
             break;
         } else {
-            comm_idle(c, MAX_SLEEP_S);
+            comm_idle(c, s.recent_s < SPIN_TASK_S ? SPIN_S : 0, MAX_SLEEP_S);
         }
     }
     pthread_join(flow_thread, NULL);

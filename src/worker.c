@@ -21,6 +21,10 @@
 #include "util.h"
 
 #define MAX_SLEEP_S 5e-3
+/* Yield-spin after an event only while runs are this short (see
+ * scheduler.c). */
+#define SPIN_TASK_S 100e-6
+#define SPIN_S 50e-6
 
 /* A received TAG_TASKS buffer, shared by the runs it carries. */
 struct msgbuf {
@@ -71,6 +75,7 @@ struct worker {
     struct buf *fetch;      /* TAG_FETCH requests being built, by rank */
     uint32_t *nfetch;
     int next_core;          /* binding cursor for executors */
+    double recent_s;        /* mean run time of recent runs */
     pthread_mutex_t bind_mu;
 };
 
@@ -543,6 +548,7 @@ static int drain_done(struct worker *wk)
             }
         }
         proto_put_done(&b, &d);
+        wk->recent_s = 0.9 * wk->recent_s + 0.1 * t->runtime_us * 1e-6;
         n++;
         free_task(t);
     }
@@ -631,7 +637,8 @@ int worker_run(struct comm *c, const struct worker_opts *o)
         if (busy)
             comm_busy(c);
         else if (running)
-            comm_idle(c, MAX_SLEEP_S);
+            comm_idle(c, wk.recent_s < SPIN_TASK_S ? SPIN_S : 0,
+                      MAX_SLEEP_S);
     }
 
     pthread_mutex_lock(&wk.ready.mu);
