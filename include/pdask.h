@@ -179,11 +179,21 @@ typedef struct pd_params pd_params; /* the key=value words of the command line *
 
 typedef int pd_flow_fn(pd_flow *flow, const pd_params *params);
 
-/* A flow's options, as PD_FLOW(fn, ...) sets them. */
+/* A flow's options, as PD_FLOW(fn, .n_workers = 4, ...) sets them: the
+ * task runner settings of the flow, between the INI file and the command
+ * line in precedence. Zero or NULL leaves a setting alone. */
 struct pd_flow_def {
     pd_flow_fn *fn;
     const char *name;
     const char *description;
+    const char *address;       /* [task_runner] address */
+    const char *cluster_class; /* "mpi", "spawn" or "PATH.so:symbol" */
+    int n_workers;             /* [cluster_kwargs] */
+    int threads_per_worker;
+    const char *resources;     /* "GPU=1,process=1" */
+    int adapt_minimum;         /* [adapt_kwargs] minimum, maximum */
+    int adapt_maximum;
+    double timeout_s;          /* [client_kwargs] timeout */
 };
 
 /* Flow parameters: the value of key=value on the command line, or def.

@@ -1,6 +1,6 @@
-/* main.c - the pdask-mpi command: run | check, --help, --version. The only
- * place that exits: 0 flow Completed, 1 flow Failed, 2 usage or load error. */
-#include <limits.h>
+/* main.c - the pdask-mpi command: run | info | check, --help, --version.
+ * The only place that exits: 0 flow Completed, 1 flow Failed, 2 usage,
+ * configuration or load error. */
 #include <mpi.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,7 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "comm.h"
+#include "config.h"
 #include "flow.h"
 #include "loader.h"
 #include "log.h"
@@ -22,43 +24,70 @@
 
 static const char usage[] =
     "usage: mpirun -n N pdask-mpi [options] FLOW.so [key=value ...]\n"
+    "       pdask-mpi [options] FLOW.so [key=value ...]   (temporary cluster)\n"
+    "       pdask-mpi info [options] [FLOW.so]\n"
     "       pdask-mpi check FLOW.so\n"
     "       pdask-mpi --help | --version\n"
     "\n"
     "Runs the flow declared with PD_FLOW in FLOW.so: rank 0 runs the flow\n"
-    "and schedules, ranks 1..N-1 run its tasks on threads. key=value words\n"
-    "are the flow's parameters (pd_param_int, pd_param_real, pd_param_str).\n"
+    "and schedules, the other ranks run its tasks on threads. Without\n"
+    "mpirun (or with -n 1) it spawns a temporary cluster that fills the\n"
+    "node. key=value words are the flow's parameters.\n"
     "\n"
-    "options:\n"
+    "options (each also an INI setting; the command line wins):\n"
+    "  -c, --config FILE           INI file (default ./pdask.ini, else\n"
+    "                              $PDASK_CONFIG)\n"
     "  --flow NAME                 the flow to run when FLOW.so has several\n"
+    "  --cluster-class CLASS       auto, mpi (the job's ranks) or spawn\n"
+    "  -n, --n-workers N           workers to spawn for a temporary cluster\n"
     "  -t, --threads-per-worker N  executor threads per worker (default:\n"
     "                              the cores of its cpuset divided among the\n"
     "                              worker ranks that share them, by hwloc)\n"
+    "  --resources LIST            worker resources, e.g. GPU=1,process=1\n"
+    "  --adapt-min N, --adapt-max N  adaptive scaling bounds\n"
     "  --prefetch N                short task runs queued ahead on each\n"
     "                              worker beyond its threads (default 8)\n"
-    "  --log-level LEVEL           debug, info, warning or error (default\n"
-    "                              info, or $PDASK_LOG_LEVEL)\n"
+    "  --timeout SECONDS           start-up timeout (client_kwargs)\n"
+    "  --log-level LEVEL           debug, info, warning or error\n"
+    "  --address URL               an existing cluster (not available yet)\n"
+    "  --set SECTION.KEY=VALUE     any INI setting\n"
     "\n"
     "exit codes: 0 the flow and all its task runs completed, 1 something\n"
     "failed, 2 usage, configuration or load error.\n";
 
+/* Command-line options that are settings: option, short form, INI key. */
+static const struct {
+    const char *lng, *shrt, *section, *key;
+} setting_opts[] = {
+    { "--address", NULL, "task_runner", "address" },
+    { "--cluster-class", NULL, "task_runner", "cluster_class" },
+    { "--n-workers", "-n", "cluster_kwargs", "n_workers" },
+    { "--threads-per-worker", "-t", "cluster_kwargs", "threads_per_worker" },
+    { "--resources", NULL, "cluster_kwargs", "resources" },
+    { "--prefetch", NULL, "cluster_kwargs", "prefetch" },
+    { "--adapt-min", NULL, "adapt_kwargs", "minimum" },
+    { "--adapt-max", NULL, "adapt_kwargs", "maximum" },
+    { "--timeout", NULL, "client_kwargs", "timeout" },
+    { "--log-level", NULL, "logging", "level" },
+};
+
+#define MAX_CLI 64
+
+struct cli_setting {
+    char section[64], key[64];
+    const char *value, *source;
+};
+
 struct options {
-    const char *cmd;        /* "run" or "check" */
-    const char *path;
+    const char *cmd;         /* run, info or check */
+    const char *path;        /* FLOW.so, or NULL for info */
     const char *flow;
-    int threads;            /* 0: from hwloc */
-    int prefetch;
+    const char *config_file;
+    struct cli_setting cli[MAX_CLI];
+    int ncli;
     int nparams;
     char **params;
 };
-
-/* A positive int from s, or -1. */
-static int parse_count(const char *s)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    return (end == s || *end || v < 0 || v > INT_MAX) ? -1 : (int)v;
-}
 
 /* Fill o from argv; 0, 1 when --help/--version was handled, or -1 with a
  * message in err. */
@@ -69,23 +98,13 @@ static int parse_args(int argc, char **argv, struct options *o, char *err,
 
     memset(o, 0, sizeof(*o));
     o->cmd = "run";
-    o->prefetch = 8;
-    if (getenv("PDASK_LOG_LEVEL")) {
-        int l = log_parse_level(getenv("PDASK_LOG_LEVEL"));
-        if (l < 0) {
-            snprintf(err, errlen, "PDASK_LOG_LEVEL=%s: not a log level; "
-                     "use debug, info, warning or error",
-                     getenv("PDASK_LOG_LEVEL"));
-            return -1;
-        }
-        log_set_level((enum pd_level)l);
-    }
-    if (i < argc && strcmp(argv[i], "check") == 0) {
-        o->cmd = "check";
-        i++;
-    }
+    if (i < argc && (strcmp(argv[i], "check") == 0 ||
+                     strcmp(argv[i], "info") == 0))
+        o->cmd = argv[i++];
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        size_t k;
+
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(usage, stdout);
             return 1;
@@ -96,8 +115,9 @@ static int parse_args(int argc, char **argv, struct options *o, char *err,
             unsigned hv = hwloc_get_api_version();
             MPI_Get_library_version(lib, &len);
             lib[strcspn(lib, ",\n")] = '\0';
-            printf("pdask-mpi %s (%s; hwloc %u.%u.%u)\n", PD_VERSION_STRING,
-                   lib, hv >> 16, (hv >> 8) & 0xff, hv & 0xff);
+            printf("pdask-mpi %s (%s; hwloc API %u.%u.%u)\n",
+                   PD_VERSION_STRING, lib, hv >> 16, (hv >> 8) & 0xff,
+                   hv & 0xff);
             return 1;
         }
         if (!v) {
@@ -108,45 +128,57 @@ static int parse_args(int argc, char **argv, struct options *o, char *err,
         i++;
         if (strcmp(a, "--flow") == 0) {
             o->flow = v;
-        } else if (strcmp(a, "-t") == 0 ||
-                   strcmp(a, "--threads-per-worker") == 0) {
-            o->threads = parse_count(v);
-            if (o->threads < 1) {
-                snprintf(err, errlen, "%s %s: give a whole number of "
-                         "threads, at least 1", a, v);
+            continue;
+        }
+        if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+            o->config_file = v;
+            continue;
+        }
+        if (o->ncli == MAX_CLI) {
+            snprintf(err, errlen, "too many options");
+            return -1;
+        }
+        struct cli_setting *s = &o->cli[o->ncli];
+        for (k = 0; k < ARRAY_SIZE(setting_opts); k++)
+            if (strcmp(a, setting_opts[k].lng) == 0 ||
+                (setting_opts[k].shrt && strcmp(a, setting_opts[k].shrt) == 0))
+                break;
+        if (k < ARRAY_SIZE(setting_opts)) {
+            snprintf(s->section, sizeof(s->section), "%s",
+                     setting_opts[k].section);
+            snprintf(s->key, sizeof(s->key), "%s", setting_opts[k].key);
+            s->value = v;
+        } else if (strcmp(a, "--set") == 0) {
+            const char *dot = strchr(v, '.'), *eq = strchr(v, '=');
+            if (!dot || !eq || eq < dot) {
+                snprintf(err, errlen, "--set %s: write SECTION.KEY=VALUE, "
+                         "e.g. --set cluster_kwargs.n_workers=4", v);
                 return -1;
             }
-        } else if (strcmp(a, "--prefetch") == 0) {
-            o->prefetch = parse_count(v);
-            if (o->prefetch < 0) {
-                snprintf(err, errlen, "--prefetch %s: give a whole number, "
-                         "0 or more", v);
-                return -1;
-            }
-        } else if (strcmp(a, "--log-level") == 0) {
-            int l = log_parse_level(v);
-            if (l < 0) {
-                snprintf(err, errlen, "--log-level %s: use debug, info, "
-                         "warning or error", v);
-                return -1;
-            }
-            log_set_level((enum pd_level)l);
+            snprintf(s->section, sizeof(s->section), "%.*s",
+                     (int)(dot - v), v);
+            snprintf(s->key, sizeof(s->key), "%.*s", (int)(eq - dot - 1),
+                     dot + 1);
+            s->value = eq + 1;
         } else {
             snprintf(err, errlen, "unknown option %s; see pdask-mpi --help",
                      a);
             return -1;
         }
+        s->source = k < ARRAY_SIZE(setting_opts) ? setting_opts[k].lng : a;
+        o->ncli++;
     }
-    if (i >= argc) {
+    if (i < argc)
+        o->path = argv[i++];
+    else if (strcmp(o->cmd, "info") != 0) {
         snprintf(err, errlen, "no flow given: pdask-mpi FLOW.so "
                  "[key=value ...]; see pdask-mpi --help");
         return -1;
     }
-    o->path = argv[i++];
     o->nparams = argc - i;
     o->params = argv + i;
-    if (strcmp(o->cmd, "check") == 0 && o->nparams) {
-        snprintf(err, errlen, "check takes only FLOW.so, not '%s'",
+    if (strcmp(o->cmd, "run") != 0 && o->nparams) {
+        snprintf(err, errlen, "%s takes only FLOW.so, not '%s'", o->cmd,
                  o->params[0]);
         return -1;
     }
@@ -183,166 +215,231 @@ static int check(const struct options *o)
     return 0;
 }
 
-/*
- * Collective: true when err is NULL on every rank. Otherwise rank 0 prints
- * the lowest failing rank's message (naming that rank and its host when it
- * is not rank 0), and every rank gets false.
- */
-static bool agree(MPI_Comm comm, const char *err)
+/* Everything a run needs before MPI matters: settings (defaults < INI <
+ * PD_FLOW < command line), parameters, the flow. NULL, or the message. */
+static const char *resolve(const struct options *o, struct config *cfg,
+                           struct pd_params *params,
+                           const struct pd_flow_def **def, char *err,
+                           size_t errlen)
 {
-    int rank, bad, first;
-    char msg[2048], host[256];
+    const char *file = config_pick_file(o->config_file);
 
-    MPI_Comm_rank(comm, &rank);
-    bad = err ? rank : INT_MAX;
-    MPI_Allreduce(&bad, &first, 1, MPI_INT, MPI_MIN, comm);
-    if (first == INT_MAX)
-        return true;
-    if (rank == first && rank != 0) {
-        gethostname(host, sizeof(host));
-        host[sizeof(host) - 1] = '\0';
-        snprintf(msg, sizeof(msg), "rank %d (host %s): %s", rank, host, err);
-        MPI_Send(msg, (int)strlen(msg) + 1, MPI_CHAR, 0, 1, comm);
+    config_init(cfg);
+    if (file && config_load_ini(cfg, file, err, errlen) != 0)
+        return err;
+    if (params_parse(params, o->nparams, o->params, err, errlen) != 0)
+        return err;
+    if (o->path) {
+        if (loader_open(o->path, err, errlen) != 0)
+            return err;
+        *def = loader_find_flow(o->path, o->flow, err, errlen);
+        if (!*def)
+            return err;
+        if (config_apply_flow(cfg, *def, err, errlen) != 0)
+            return err;
     }
-    if (rank == 0) {
-        if (first != 0)
-            MPI_Recv(msg, sizeof(msg), MPI_CHAR, first, 1, comm,
-                     MPI_STATUS_IGNORE);
-        log_error("%s", first == 0 ? err : msg);
-    }
-    return false;
+    for (int i = 0; i < o->ncli; i++)
+        if (config_set(cfg, o->cli[i].section, o->cli[i].key,
+                       o->cli[i].value, o->cli[i].source, err, errlen) != 0)
+            return err;
+    if (config_validate(cfg, err, errlen) != 0)
+        return err;
+    log_set_level((enum pd_level)log_parse_level(cfg->log_level));
+    return NULL;
 }
 
-/* Rank 0 sends its task names; each worker maps them to its own registry.
- * A name a worker lacks means the ranks loaded different flow files. */
-static bool agree_tasks(MPI_Comm comm, int rank, const char *path,
-                        int **def_of, int *ndefs)
+/* A cluster-manager plugin (PATH.so:symbol) cannot be used yet. */
+static const char *no_plugin(const struct config *cfg, char *err,
+                             size_t errlen)
 {
-    struct buf b = { 0 };
-    int len, n;
-    char err[1024];
-    const char *e = NULL;
-
-    if (rank == 0) {
-        buf_u32(&b, (uint32_t)loader_ntasks());
-        for (int i = 0; i < loader_ntasks(); i++)
-            buf_str(&b, loader_task(i)->name);
-        len = (int)b.len;
-    }
-    MPI_Bcast(&len, 1, MPI_INT, 0, comm);
-    if (rank != 0)
-        buf_reserve(&b, (size_t)len);
-    MPI_Bcast(b.data, len, MPI_BYTE, 0, comm);
-    struct rd r = rd_init(b.data, (size_t)len);
-    n = (int)rd_u32(&r);
-    *def_of = pd__xcalloc((size_t)n + 1, sizeof(int));
-    *ndefs = n;
-    for (int i = 0; i < n; i++) {
-        const char *name = rd_str(&r);
-        (*def_of)[i] = name ? loader_task_by_name(name) : -1;
-        if ((*def_of)[i] < 0 && !e) {
-            snprintf(err, sizeof(err), "task '%s' is declared in %s on rank "
-                     "0 but not here: every rank must load the same flow "
-                     "file (copy it to every node, or use a shared path)",
-                     name ? name : "?", path);
-            e = err;
-        }
-    }
-    if (!e && rank != 0 && loader_ntasks() != n) {
-        snprintf(err, sizeof(err), "%s declares %d tasks here but %d on "
-                 "rank 0: every rank must load the same flow file", path,
-                 loader_ntasks(), n);
-        e = err;
-    }
-    buf_free(&b);
-    return agree(comm, e);
+    if (!strchr(cfg->cluster_class, ':'))
+        return NULL;
+    snprintf(err, errlen, "cluster_class %s (%s): cluster-manager plugins "
+             "are not available in this version; use mpi or spawn",
+             cfg->cluster_class, cfg->source[CFG_cluster_class]);
+    return err;
 }
 
-/* Executor threads for this rank: -t, or the cores of its cpuset divided
- * among the worker ranks of its node that share that cpuset. */
-static int size_threads(MPI_Comm world, int rank, int forced,
-                        struct topology *tp, bool have_topo, int *first_core)
+/* Start the temporary cluster a lone process needs (cluster_class auto or
+ * spawn): n_workers, else fill the node. NULL, or the message. */
+static const char *start_temporary(struct config *cfg, char **argv,
+                                   MPI_Comm *comm, char *err, size_t errlen)
 {
-    MPI_Comm node;
-    int nrank, nsize, same = 0, index = 0;
-    unsigned long h = 5381;
-    char *s;
+    struct topology tp;
+    int workers, threads, cores = 1;
 
-    MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL,
-                        &node);
-    MPI_Comm_rank(node, &nrank);
-    MPI_Comm_size(node, &nsize);
-    s = have_topo ? topo_cpuset_string(tp) : NULL;
-    for (const char *c = s ? s : ""; *c; c++)
-        h = h * 33 + (unsigned char)*c;
-    free(s);
-    /* Rank 0 schedules and does not take a share of the cores. */
-    unsigned long mine[2] = { h, rank != 0 }, *all =
-        pd__xcalloc((size_t)nsize * 2, sizeof(unsigned long));
-    MPI_Allgather(mine, 2, MPI_UNSIGNED_LONG, all, 2, MPI_UNSIGNED_LONG, node);
-    for (int i = 0; i < nsize; i++) {
-        if (all[2 * i] == h && all[2 * i + 1]) {
-            if (i < nrank)
-                index++;
-            same++;
-        }
+    if (strcmp(cfg->cluster_class, "mpi") == 0) {
+        snprintf(err, errlen, "cluster_class mpi (%s) runs on the ranks of "
+                 "the job, and there is only one: run mpirun -n N pdask-mpi "
+                 "with N >= 2, or use cluster_class spawn",
+                 cfg->source[CFG_cluster_class]);
+        return err;
     }
-    free(all);
-    MPI_Comm_free(&node);
-    int cores = have_topo ? tp->ncores : 1;
-    int threads = forced ? forced : (same ? cores / same : cores);
-    if (threads < 1)
-        threads = 1;
-    *first_core = index * threads;
-    return threads;
+    if (no_plugin(cfg, err, errlen))
+        return err;
+    if (topo_init(&tp) == 0) {
+        cores = tp.ncores;
+        topo_destroy(&tp);
+    }
+    cluster_fill_node(cores, &workers, &threads);
+    if (cfg->n_workers > 0)
+        workers = (int)cfg->n_workers;
+    else if (!config_is_set(cfg, CFG_threads_per_worker))
+        cfg->threads_per_worker = threads;
+    log_msg(PD_INFO, "pdask-mpi", "Creating a temporary cluster: spawning "
+            "%d workers", workers);
+    if (cluster_spawn(workers, argv + 1, cfg->timeout_s, comm, err,
+                      errlen) != 0)
+        return err;
+    return NULL;
 }
 
-static int run(const struct options *o)
+/* Check the settings against a job of size ranks (cluster_class mpi). */
+static const char *check_mpi_class(const struct config *cfg, int size,
+                                   int rank, char *err, size_t errlen)
 {
-    int rank, size, provided, code = EXIT_USAGE, ndefs = 0, first_core = 0;
-    char err[1024];
-    const char *e = NULL;
+    if (strcmp(cfg->cluster_class, "spawn") == 0) {
+        snprintf(err, errlen, "cluster_class spawn (%s) starts its own "
+                 "workers: run pdask-mpi without mpirun (or with -n 1), or "
+                 "use cluster_class mpi for the job's %d ranks",
+                 cfg->source[CFG_cluster_class], size);
+        return err;
+    }
+    if (config_is_set(cfg, CFG_n_workers) && cfg->n_workers != size - 1 &&
+        rank == 0)
+        log_msg(PD_WARNING, "pdask-mpi", "n_workers = %ld (%s) does not "
+                "apply to cluster_class mpi: the job's %d worker ranks are "
+                "the workers", cfg->n_workers, cfg->source[CFG_n_workers],
+                size - 1);
+    return no_plugin(cfg, err, errlen);
+}
+
+struct world {
+    MPI_Comm comm;     /* rank 0 schedules, the others work */
+    int rank, size;
+    bool spawned;      /* this process is a spawned worker */
+};
+
+/* Print what `info` knows: settings, the MPI world, the topology. */
+static void print_info(const struct world *w, const struct config *cfg,
+                       const char *file, int *threads, char *hosts,
+                       const struct topology *tp, bool have_topo)
+{
+    char lib[MPI_MAX_LIBRARY_VERSION_STRING], topo[256];
+    int len = 0;
+
+    MPI_Get_library_version(lib, &len);
+    lib[strcspn(lib, ",\n")] = '\0';
+    printf("pdask-mpi %s (%s)\n", PD_VERSION_STRING, lib);
+    printf("config file: %s\n", file ? file : "none (no -c FILE, "
+           "./pdask.ini or $PDASK_CONFIG)");
+    printf("settings:\n");
+    config_print(cfg, stdout);
+    if (w->size == 1) {
+        int workers, th;
+        cluster_fill_node(have_topo ? tp->ncores : 1, &workers, &th);
+        if (cfg->n_workers > 0)
+            workers = (int)cfg->n_workers;
+        if (cfg->threads_per_worker > 0)
+            th = (int)cfg->threads_per_worker;
+        printf("MPI world: 1 rank: a run spawns a temporary cluster of %d "
+               "workers x %d threads\n", workers, th);
+    } else {
+        printf("MPI world: %d ranks: 1 scheduler + %d workers\n", w->size,
+               w->size - 1);
+    }
+    for (int r = 0; r < w->size; r++) {
+        if (r == 0)
+            printf("  rank 0 on %s: scheduler and flow\n", hosts);
+        else
+            printf("  rank %d on %s: worker, %d thread%s\n", r,
+                   hosts + (size_t)r * MPI_MAX_PROCESSOR_NAME, threads[r],
+                   threads[r] == 1 ? "" : "s");
+    }
+    if (have_topo) {
+        topo_summary(tp, topo, sizeof(topo));
+        printf("topology of %s: %s; this process may use %d cores\n", hosts,
+               topo, tp->ncores);
+    } else {
+        printf("topology: hwloc could not read it\n");
+    }
+}
+
+static int run(int argc, char **argv, const struct options *o)
+{
+    int provided, code = EXIT_USAGE, ndefs = 0, first_core = 0, mine;
+    char err[1024], name[MPI_MAX_PROCESSOR_NAME] = "";
+    const char *e;
     const struct pd_flow_def *def = NULL;
     struct pd_params params = { 0 };
+    struct config cfg;
     struct topology tp;
-    bool have_topo;
+    bool have_topo = false, info = strcmp(o->cmd, "info") == 0;
     int *def_of = NULL, *threads = NULL;
+    char *hosts = NULL;
+    struct world w = { 0 };
     struct comm c;
 
+    (void)argc;
     MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    if (provided < MPI_THREAD_FUNNELED) {
+    w.comm = cluster_join_parent();
+    w.spawned = w.comm != MPI_COMM_NULL;
+    if (!w.spawned)
+        MPI_Comm_dup(MPI_COMM_WORLD, &w.comm);
+    MPI_Comm_rank(w.comm, &w.rank);
+
+    e = resolve(o, &cfg, &params, &def, err, sizeof(err));
+    if (!e && provided < MPI_THREAD_FUNNELED)
         e = "this MPI library does not support MPI_THREAD_FUNNELED";
-    } else if (size < 2) {
-        e = "needs at least 2 ranks (rank 0 schedules, the others work): "
-            "run it as mpirun -n N pdask-mpi FLOW.so with N >= 2";
-    } else if (params_parse(&params, o->nparams, o->params, err,
-                            sizeof(err)) != 0) {
-        e = err;
-    } else if (loader_open(o->path, err, sizeof(err)) != 0) {
-        e = err;
-    } else if (rank == 0 &&
-               !(def = loader_find_flow(o->path, o->flow, err, sizeof(err)))) {
-        e = err;
+    MPI_Comm_size(w.comm, &w.size);
+    if (!info && !w.spawned && w.size == 1) {
+        /* Alone: make a temporary cluster, or say why not. */
+        if (!e)
+            e = start_temporary(&cfg, argv, &w.comm, err, sizeof(err));
+        if (e) {
+            log_error("%s", e);
+            goto out;
+        }
+        MPI_Comm_size(w.comm, &w.size);
+    } else if (!info && !w.spawned && !e) {
+        e = check_mpi_class(&cfg, w.size, w.rank, err, sizeof(err));
     }
-    if (!agree(MPI_COMM_WORLD, e) ||
-        !agree_tasks(MPI_COMM_WORLD, rank, o->path, &def_of, &ndefs))
+    if (!cluster_agree(w.comm, e))
+        goto out;
+    if (o->path && !cluster_agree_tasks(w.comm, o->path, &def_of, &ndefs))
         goto out;
 
     have_topo = topo_init(&tp) == 0;
-    if (!have_topo && rank == 1)
+    if (!have_topo && w.rank == 1)
         log_msg(PD_WARNING, "pdask-mpi", "hwloc could not read the "
                 "topology: one executor thread per worker");
-    int mine = size_threads(MPI_COMM_WORLD, rank, o->threads, &tp, have_topo,
-                            &first_core);
-    threads = pd__xcalloc((size_t)size, sizeof(int));
-    MPI_Gather(&mine, 1, MPI_INT, threads, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    mine = cluster_size_threads(w.comm, (int)cfg.threads_per_worker,
+                                have_topo ? &tp : NULL, &first_core);
+    threads = pd__xcalloc((size_t)w.size, sizeof(int));
+    MPI_Gather(&mine, 1, MPI_INT, threads, 1, MPI_INT, 0, w.comm);
 
-    comm_init(&c, MPI_COMM_WORLD);
-    if (rank == 0) {
+    if (info) {
+        int len = 0;
+        MPI_Get_processor_name(name, &len);
+        hosts = pd__xcalloc((size_t)w.size, MPI_MAX_PROCESSOR_NAME);
+        MPI_Gather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, hosts,
+                   MPI_MAX_PROCESSOR_NAME, MPI_CHAR, 0, w.comm);
+        if (w.rank == 0)
+            print_info(&w, &cfg, config_pick_file(o->config_file), threads,
+                       hosts, &tp, have_topo);
+        code = 0;
+        goto out_topo;
+    }
+
+    if (w.rank == 0 && cfg.adapt_maximum > 0)
+        log_msg(PD_WARNING, "pdask-mpi", "adapt_kwargs (%s): adaptive "
+                "scaling is not available in this version; the cluster "
+                "keeps its %d workers", cfg.source[CFG_adapt_maximum],
+                w.size - 1);
+    comm_init(&c, w.comm);
+    if (w.rank == 0) {
         struct pd_flow *f = pd__xmalloc(sizeof(*f));
-        struct sched_opts so = { threads, o->prefetch };
+        struct sched_opts so = { threads, (int)cfg.prefetch };
         int from = 0;
         const char *key;
 
@@ -362,14 +459,19 @@ static int run(const struct options *o)
         code = worker_run(&c, &wo);
     }
     comm_destroy(&c);
+out_topo:
     if (have_topo)
         topo_destroy(&tp);
 out:
     free(def_of);
     free(threads);
+    free(hosts);
     params_free(&params);
+    config_free(&cfg);
+    MPI_Comm_free(&w.comm);
     MPI_Finalize();
-    return code;
+    /* Spawned workers leave the exit code to the flow's process. */
+    return w.spawned ? 0 : code;
 }
 
 int main(int argc, char **argv)
@@ -391,5 +493,5 @@ int main(int argc, char **argv)
     }
     if (strcmp(o.cmd, "check") == 0)
         return check(&o);
-    return run(&o);
+    return run(argc, argv, &o);
 }

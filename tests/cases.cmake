@@ -55,10 +55,8 @@ pd_expect(bad.param_not_int LABEL mpi RC 2
   NOMATCH "Finished in state")
 pd_expect(bad.param_unread LABEL mpi ARGS ${EX}/count_to.so highest_numbr=3
   MATCH "parameter 'highest_numbr' was given but the flow never read it")
-pd_expect(bad.one_rank LABEL mpi NP 1 RC 2 ARGS ${EX}/count_to.so
-  MATCH "needs at least 2 ranks")
-pd_expect(bad.option LABEL mpi RC 2 ARGS --threads-per-worker 0 ${EX}/count_to.so
-  MATCH "error: --threads-per-worker 0: give a whole number of threads")
+pd_expect(bad.option LABEL mpi RC 2 ARGS --threads-per-worker -1 ${EX}/count_to.so
+  MATCH "error: --threads-per-worker: threads_per_worker = -1 is below its minimum 0")
 
 # --- the command itself, without MPI ---
 pd_expect(cli.help LABEL unit NOMPI ARGS --help MATCH "usage: mpirun -n N pdask-mpi")
@@ -69,3 +67,85 @@ pd_expect(cli.check_missing LABEL unit NOMPI RC 2 ARGS check ${F}/nope.so
   MATCH "No such file")
 pd_expect(cli.no_args LABEL unit NOMPI RC 2 ARGS
   MATCH "error: no flow given")
+
+# --- settings: INI files, PD_FLOW, command line; `info` ---
+set(INI ${CMAKE_CURRENT_SOURCE_DIR}/ini)
+pd_expect(config.info_defaults LABEL mpi NP 3 ARGS info
+  MATCH "config file: none"
+        "cluster_kwargs.threads_per_worker +=  *0 +[(]default[)]"
+        "MPI world: 3 ranks: 1 scheduler [+] 2 workers"
+        "rank 1 on [^:]+: worker, 4 threads"
+        "topology of [^:]+: 1 packages, 8 cores, 8 PUs, 1 NUMA nodes, 0 GPUs")
+pd_expect(config.info_sizing_5 LABEL mpi NP 5 ARGS info
+  MATCH "rank 4 on [^:]+: worker, 2 threads")
+pd_expect(config.info_sizing_8 LABEL mpi NP 8 ARGS info
+  MATCH "rank 7 on [^:]+: worker, 1 thread\n")
+pd_expect(config.info_ini LABEL mpi NP 3 ARGS info -c ${INI}/good.ini
+  MATCH "config file: .*good.ini"
+        "cluster_kwargs.threads_per_worker += 3 +[(].*good.ini:6[)]"
+        "cluster_kwargs.resources += GPU=1,process=1 +[(].*good.ini:7[)]"
+        "client_kwargs.timeout += 30 +[(].*good.ini:10[)]"
+        "rank 2 on [^:]+: worker, 3 threads")
+pd_expect(config.precedence_flow LABEL mpi NP 3
+  ARGS info -c ${INI}/good.ini ${F}/settings.so
+  MATCH "threads_per_worker += 2 +[(]PD_FLOW[(]settings[)][)]"
+        "rank 2 on [^:]+: worker, 2 threads")
+pd_expect(config.precedence_cli LABEL mpi NP 3
+  ARGS info -c ${INI}/good.ini -t 1 --set client_kwargs.timeout=5 ${F}/settings.so
+  MATCH "threads_per_worker += 1 +[(]--threads-per-worker[)]"
+        "client_kwargs.timeout += 5 +[(]--set[)]"
+        "rank 2 on [^:]+: worker, 1 thread\n")
+pd_expect(config.env_file LABEL mpi NP 2 ARGS info
+  ENV PDASK_CONFIG=${INI}/good.ini
+  MATCH "config file: .*good.ini" "good.ini:6")
+pd_expect(config.run_with_ini LABEL mpi NP 3
+  ARGS -c ${INI}/good.ini ${EX}/count_to.so highest_number=4
+  MATCH "Finished in state Completed: 4 of 4")
+foreach(case
+    "bad_key|bad_key.ini:3: unknown key \"n_wrokers\" in [[]cluster_kwargs[]]; see ini/pdask.ini"
+    "bad_section|bad_section.ini:3: unknown section [[]cluster_kwarg[]]"
+    "bad_number|bad_number.ini:2: n_workers = \"four\" is not a whole number"
+    "negative|negative.ini:3: n_workers = -2 is below its minimum 0"
+    "bad_resources|bad_resources.ini:2: resources \"GPU=lots\": amount of GPU is not a positive number"
+    "address_conflict|address_conflict.ini:2: address is set [(]tcp://127.0.0.1:8786[)], so cluster_kwargs.n_workers [(].*address_conflict.ini:4[)] cannot be"
+    "not_ini|not_ini.ini:2: not an INI line"
+    "adapt_bad|adapt_bad.ini:2: adapt_kwargs minimum 5 is above maximum 2"
+    "long_line|long_line.ini:2: line is 301 characters long, over the limit of 198")
+  string(REPLACE "|" ";" case "${case}")
+  list(GET case 0 name)
+  list(GET case 1 re)
+  pd_expect(config.${name} LABEL mpi NP 2 RC 2
+    ARGS -c ${INI}/${name}.ini ${EX}/count_to.so
+    MATCH "pdask-mpi: error: .*${re}" NOMATCH "Beginning flow run")
+endforeach()
+pd_expect(config.missing_file LABEL mpi NP 2 RC 2 ARGS -c ${INI}/nope.ini ${EX}/count_to.so
+  MATCH "error: .*nope.ini: No such file or directory; give an existing INI file")
+
+# --- temporary clusters by MPI_Comm_spawn ---
+pd_expect(spawn.mpirun_one LABEL mpi NP 1 ARGS ${EX}/count_to.so highest_number=6
+  MATCH "Creating a temporary cluster: spawning 4 workers"
+        "Beginning flow run with 4 workers" "Finished in state Completed: 6 of 6")
+pd_expect(spawn.singleton LABEL mpi NOMPI ARGS -n 3 ${F}/deps.so depth=10
+  MATCH "spawning 3 workers" "deps checks passed"
+        "Finished in state Completed: 28 of 28")
+pd_expect(spawn.flow_settings LABEL mpi NP 1 ARGS ${F}/settings.so
+  MATCH "spawning 3 workers" "Finished in state Completed: 1 of 1")
+pd_expect(spawn.failure_exit_code LABEL mpi NP 1 RC 1 ARGS -n 2 ${F}/fail.so
+  MATCH "fail checks passed" "Finished in state Failed")
+pd_expect(spawn.class_mpi_alone LABEL mpi NP 1 RC 2
+  ARGS --cluster-class mpi ${EX}/count_to.so
+  MATCH "error: cluster_class mpi [(]--cluster-class[)] runs on the ranks of the job, and there is only one")
+pd_expect(spawn.class_spawn_under_mpirun LABEL mpi NP 3 RC 2
+  ARGS --cluster-class spawn ${EX}/count_to.so
+  MATCH "error: cluster_class spawn [(]--cluster-class[)] starts its own workers")
+
+# Every sample INI in ini/ parses.
+file(GLOB _samples CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/ini/*.ini)
+foreach(ini ${_samples})
+  get_filename_component(name ${ini} NAME_WE)
+  pd_expect(config.sample_${name} LABEL mpi NP 2 ARGS info -c ${ini}
+    MATCH "config file: .*${name}.ini" NOMATCH "error")
+endforeach()
+pd_expect(config.adapt_warns LABEL mpi NP 2 ARGS -c ${PROJECT_SOURCE_DIR}/ini/adaptive.ini
+  --cluster-class mpi ${EX}/count_to.so highest_number=2
+  MATCH "adaptive scaling is not available in this version")

@@ -1,0 +1,180 @@
+/* cluster.c - see cluster.h. */
+#include "cluster.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "comm.h"
+#include "loader.h"
+#include "log.h"
+#include "protocol.h"
+#include "topology.h"
+#include "util.h"
+
+bool cluster_agree(MPI_Comm comm, const char *err)
+{
+    int rank, bad, first;
+    char msg[2048], host[256];
+
+    MPI_Comm_rank(comm, &rank);
+    bad = err ? rank : INT_MAX;
+    MPI_Allreduce(&bad, &first, 1, MPI_INT, MPI_MIN, comm);
+    if (first == INT_MAX)
+        return true;
+    if (rank == first && rank != 0) {
+        gethostname(host, sizeof(host));
+        host[sizeof(host) - 1] = '\0';
+        snprintf(msg, sizeof(msg), "rank %d (host %s): %s", rank, host, err);
+        MPI_Send(msg, (int)strlen(msg) + 1, MPI_CHAR, 0, 1, comm);
+    }
+    if (rank == 0) {
+        if (first != 0)
+            MPI_Recv(msg, sizeof(msg), MPI_CHAR, first, 1, comm,
+                     MPI_STATUS_IGNORE);
+        log_error("%s", first == 0 ? err : msg);
+    }
+    return false;
+}
+
+bool cluster_agree_tasks(MPI_Comm comm, const char *path, int **def_of,
+                         int *ndefs)
+{
+    struct buf b = { 0 };
+    int len = 0, n, rank;
+    char err[1024];
+    const char *e = NULL;
+
+    MPI_Comm_rank(comm, &rank);
+    if (rank == 0) {
+        buf_u32(&b, (uint32_t)loader_ntasks());
+        for (int i = 0; i < loader_ntasks(); i++)
+            buf_str(&b, loader_task(i)->name);
+        len = (int)b.len;
+    }
+    MPI_Bcast(&len, 1, MPI_INT, 0, comm);
+    if (rank != 0)
+        buf_reserve(&b, (size_t)len);
+    MPI_Bcast(b.data, len, MPI_BYTE, 0, comm);
+    struct rd r = rd_init(b.data, (size_t)len);
+    n = (int)rd_u32(&r);
+    *def_of = pd__xcalloc((size_t)n + 1, sizeof(int));
+    *ndefs = n;
+    for (int i = 0; i < n; i++) {
+        const char *name = rd_str(&r);
+        (*def_of)[i] = name ? loader_task_by_name(name) : -1;
+        if ((*def_of)[i] < 0 && !e) {
+            snprintf(err, sizeof(err), "task '%s' is declared in %s on rank "
+                     "0 but not here: every rank must load the same flow "
+                     "file (copy it to every node, or use a shared path)",
+                     name ? name : "?", path);
+            e = err;
+        }
+    }
+    if (!e && rank != 0 && loader_ntasks() != n) {
+        snprintf(err, sizeof(err), "%s declares %d tasks here but %d on "
+                 "rank 0: every rank must load the same flow file", path,
+                 loader_ntasks(), n);
+        e = err;
+    }
+    buf_free(&b);
+    return cluster_agree(comm, e);
+}
+
+MPI_Comm cluster_join_parent(void)
+{
+    MPI_Comm parent, merged;
+
+    MPI_Comm_get_parent(&parent);
+    if (parent == MPI_COMM_NULL)
+        return MPI_COMM_NULL;
+    MPI_Intercomm_merge(parent, 1, &merged);
+    return merged;
+}
+
+int cluster_spawn(int n, char **argv, double timeout_s, MPI_Comm *out,
+                  char *err, size_t errlen)
+{
+    char exe[4096], cwd[4096], ebuf[MPI_MAX_ERROR_STRING];
+    int *codes = pd__xcalloc((size_t)n, sizeof(int)), rc;
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    MPI_Comm inter;
+    MPI_Info info;
+
+    (void)timeout_s;
+    if (len <= 0) {
+        snprintf(err, errlen, "cannot find this program to spawn workers");
+        free(codes);
+        return -1;
+    }
+    exe[len] = '\0';
+    MPI_Info_create(&info);
+    if (getcwd(cwd, sizeof(cwd)))
+        MPI_Info_set(info, "wdir", cwd);
+    MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
+    rc = MPI_Comm_spawn(exe, argv, n, info, 0, MPI_COMM_SELF, &inter, codes);
+    MPI_Info_free(&info);
+    for (int i = 0; rc == MPI_SUCCESS && i < n; i++)
+        rc = codes[i];
+    free(codes);
+    if (rc != MPI_SUCCESS) {
+        snprintf(err, errlen, "cannot spawn %d workers (MPI_Comm_spawn: "
+                 "%s); on a machine with fewer cores set "
+                 "OMPI_MCA_rmaps_base_oversubscribe=1, or run under "
+                 "mpirun -n N", n, comm_strerror(rc, ebuf, sizeof(ebuf)));
+        return -1;
+    }
+    MPI_Intercomm_merge(inter, 0, out);
+    return 0;
+}
+
+void cluster_fill_node(int cores, int *workers, int *threads)
+{
+    int w = cores;
+
+    if (cores > 4) {
+        for (w = (int)ceil(sqrt((double)cores)); cores % w; w++)
+            ;
+    }
+    *workers = w < 1 ? 1 : w;
+    *threads = cores / *workers < 1 ? 1 : cores / *workers;
+}
+
+int cluster_size_threads(MPI_Comm comm, int forced, struct topology *tp,
+                         int *first_core)
+{
+    MPI_Comm node;
+    int rank, nrank, nsize, same = 0, index = 0, cores, threads;
+    unsigned long h = 5381;
+    char *s = tp ? topo_cpuset_string(tp) : NULL;
+
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL,
+                        &node);
+    MPI_Comm_rank(node, &nrank);
+    MPI_Comm_size(node, &nsize);
+    for (const char *c = s ? s : ""; *c; c++)
+        h = h * 33 + (unsigned char)*c;
+    free(s);
+    /* Rank 0 schedules and does not take a share of the cores. */
+    unsigned long mine[2] = { h, rank != 0 };
+    unsigned long *all = pd__xcalloc((size_t)nsize * 2, sizeof(*all));
+    MPI_Allgather(mine, 2, MPI_UNSIGNED_LONG, all, 2, MPI_UNSIGNED_LONG, node);
+    for (int i = 0; i < nsize; i++) {
+        if (all[2 * i] == h && all[2 * i + 1]) {
+            index += i < nrank;
+            same++;
+        }
+    }
+    free(all);
+    MPI_Comm_free(&node);
+    cores = tp ? tp->ncores : 1;
+    threads = forced > 0 ? forced : (same ? cores / same : cores);
+    if (threads < 1)
+        threads = 1;
+    *first_core = index * threads;
+    return threads;
+}

@@ -1,0 +1,392 @@
+/* config.c - see config.h. The CONFIG_KEYS table is expanded for the
+ * field table, the defaults and the parser, as inih's ini_xmacros does. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+enum type { STR, INT, REAL };
+
+struct field {
+    const char *section, *key;
+    enum type type;
+    size_t offset;
+    const char *def_str;
+    double def_num;
+    long min;
+};
+
+#define DEF_STR_STR(d) d
+#define DEF_STR_INT(d) NULL
+#define DEF_STR_REAL(d) NULL
+#define DEF_NUM_STR(d) 0
+#define DEF_NUM_INT(d) d
+#define DEF_NUM_REAL(d) d
+
+static const struct field fields[CFG_COUNT] = {
+#define CONFIG_FIELD(sec, k, field, type, def, min)                          \
+    { #sec, #k, type, offsetof(struct config, field), DEF_STR_##type(def),   \
+      DEF_NUM_##type(def), min },
+    CONFIG_KEYS(CONFIG_FIELD)
+#undef CONFIG_FIELD
+};
+
+static void *slot(struct config *c, int k)
+{
+    return (char *)c + fields[k].offset;
+}
+
+static const void *cslot(const struct config *c, int k)
+{
+    return (const char *)c + fields[k].offset;
+}
+
+void config_init(struct config *c)
+{
+    memset(c, 0, sizeof(*c));
+    for (int k = 0; k < CFG_COUNT; k++) {
+        const struct field *f = &fields[k];
+        if (f->type == STR)
+            *(char **)slot(c, k) = pd__xstrdup(f->def_str);
+        else if (f->type == INT)
+            *(long *)slot(c, k) = (long)f->def_num;
+        else
+            *(double *)slot(c, k) = f->def_num;
+        snprintf(c->source[k], sizeof(c->source[k]), "default");
+    }
+}
+
+void config_free(struct config *c)
+{
+    for (int k = 0; k < CFG_COUNT; k++)
+        if (fields[k].type == STR)
+            free(*(char **)slot(c, k));
+    memset(c, 0, sizeof(*c));
+}
+
+bool config_is_set(const struct config *c, enum config_key k)
+{
+    return strcmp(c->source[k], "default") != 0;
+}
+
+static int find(const char *section, const char *key)
+{
+    for (int k = 0; k < CFG_COUNT; k++)
+        if (strcmp(fields[k].section, section) == 0 &&
+            strcmp(fields[k].key, key) == 0)
+            return k;
+    return -1;
+}
+
+static bool known_section(const char *section)
+{
+    for (int k = 0; k < CFG_COUNT; k++)
+        if (strcmp(fields[k].section, section) == 0)
+            return true;
+    return false;
+}
+
+int config_parse_resources(const char *s, char *err, size_t errlen)
+{
+    const char *p = s;
+
+    while (*p) {
+        const char *name = p, *eq;
+        char *end;
+        while (isalnum((unsigned char)*p) || *p == '_' || *p == '-')
+            p++;
+        eq = p;
+        if (eq == name || *eq != '=') {
+            snprintf(err, errlen, "resources \"%s\": expected NAME=AMOUNT "
+                     "at \"%s\"; write e.g. GPU=1,memory=4e9", s, name);
+            return PD_EINVAL;
+        }
+        errno = 0;
+        double v = strtod(eq + 1, &end);
+        if (end == eq + 1 || errno || !isfinite(v) || v <= 0) {
+            snprintf(err, errlen, "resources \"%s\": amount of %.*s is not "
+                     "a positive number; write e.g. %.*s=1", s,
+                     (int)(eq - name), name, (int)(eq - name), name);
+            return PD_EINVAL;
+        }
+        p = end;
+        if (*p == ',')
+            p++;
+        else if (*p) {
+            snprintf(err, errlen, "resources \"%s\": expected ',' after "
+                     "%.*s; write e.g. GPU=1,memory=4e9", s,
+                     (int)(p - name), name);
+            return PD_EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* The cluster_class values: auto, mpi, spawn, or PATH.so:symbol. */
+static bool valid_class(const char *v)
+{
+    const char *colon = strrchr(v, ':');
+    return strcmp(v, "auto") == 0 || strcmp(v, "mpi") == 0 ||
+           strcmp(v, "spawn") == 0 ||
+           (colon && colon > v && colon[1] && strstr(v, ".so") &&
+            strstr(v, ".so") < colon);
+}
+
+int config_set(struct config *c, const char *section, const char *key,
+               const char *value, const char *source, char *err,
+               size_t errlen)
+{
+    int k = find(section, key);
+    const struct field *f;
+    char *end;
+
+    if (k < 0) {
+        if (!known_section(section))
+            snprintf(err, errlen, "%s: unknown section [%s]; the sections "
+                     "are task_runner, cluster_kwargs, adapt_kwargs, "
+                     "client_kwargs and logging (see ini/pdask.ini)",
+                     source, section);
+        else
+            snprintf(err, errlen, "%s: unknown key \"%s\" in [%s]; see "
+                     "ini/pdask.ini for the keys", source, key, section);
+        return PD_EINVAL;
+    }
+    f = &fields[k];
+    if (f->type == STR) {
+        char why[400];
+        if (k == CFG_resources &&
+            config_parse_resources(value, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "%s: %s", source, why);
+            return PD_EINVAL;
+        }
+        if (k == CFG_cluster_class && !valid_class(value)) {
+            snprintf(err, errlen, "%s: cluster_class \"%s\" is not auto, "
+                     "mpi, spawn or PATH.so:symbol", source, value);
+            return PD_EINVAL;
+        }
+        if (k == CFG_log_level && strcmp(value, "debug") &&
+            strcmp(value, "info") && strcmp(value, "warning") &&
+            strcmp(value, "error")) {
+            snprintf(err, errlen, "%s: level \"%s\" is not debug, info, "
+                     "warning or error", source, value);
+            return PD_EINVAL;
+        }
+        free(*(char **)slot(c, k));
+        *(char **)slot(c, k) = pd__xstrdup(value);
+    } else if (f->type == INT) {
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (end == value || *end || errno) {
+            snprintf(err, errlen, "%s: %s = \"%s\" is not a whole number",
+                     source, key, value);
+            return PD_EINVAL;
+        }
+        if (v < f->min) {
+            snprintf(err, errlen, "%s: %s = %ld is below its minimum %ld",
+                     source, key, v, f->min);
+            return PD_EINVAL;
+        }
+        *(long *)slot(c, k) = v;
+    } else {
+        errno = 0;
+        double v = strtod(value, &end);
+        if (end == value || *end || errno || !isfinite(v) || v <= 0) {
+            snprintf(err, errlen, "%s: %s = \"%s\" is not a positive number "
+                     "of seconds", source, key, value);
+            return PD_EINVAL;
+        }
+        *(double *)slot(c, k) = v;
+    }
+    snprintf(c->source[k], sizeof(c->source[k]), "%s", source);
+    return 0;
+}
+
+const char *config_pick_file(const char *explicit_path)
+{
+    struct stat st;
+    const char *env;
+
+    if (explicit_path)
+        return explicit_path;
+    if (stat("pdask.ini", &st) == 0)
+        return "pdask.ini";
+    env = getenv("PDASK_CONFIG");
+    return env && *env ? env : NULL;
+}
+
+struct ini_ctx {
+    struct config *c;
+    FILE *f;
+    const char *path;
+    char err[512];
+    int line;   /* the line being parsed, counted by the reader below */
+};
+
+/* inih handler: nonzero means success (inih's convention, kept here). */
+static int on_ini(void *user, const char *section, const char *key,
+                  const char *value)
+{
+    struct ini_ctx *x = user;
+    char source[300], err[512];
+
+    snprintf(source, sizeof(source), "%s:%d", x->path, x->line);
+    if (config_set(x->c, section, key, value, source, err, sizeof(err))) {
+        if (!x->err[0])
+            snprintf(x->err, sizeof(x->err), "%s", err);
+        return 0;
+    }
+    return 1;
+}
+
+/* ini_parse_stream reader that counts lines, so the handler knows where
+ * it is (this libinih is built without INI_HANDLER_LINENO). */
+static char *reader(char *str, int num, void *stream)
+{
+    struct ini_ctx *x = stream;
+    char *r = fgets(str, num, x->f);
+    if (r)
+        x->line++;
+    return r;
+}
+
+/* Report the first line longer than inih can read whole. */
+static int check_lines(FILE *f, const char *path, char *err, size_t errlen)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int no = 0, rc = 0;
+
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        no++;
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            n--;
+        if (n > INI_MAX_LINE - 2) {
+            snprintf(err, errlen, "%s:%d: line is %zd characters long, over "
+                     "the limit of %d that inih reads whole: shorten it",
+                     path, no, n,
+                     INI_MAX_LINE - 2);
+            rc = PD_EINVAL;
+            break;
+        }
+    }
+    free(line);
+    rewind(f);
+    return rc;
+}
+
+int config_load_ini(struct config *c, const char *path, char *err,
+                    size_t errlen)
+{
+    struct ini_ctx x = { .c = c, .path = path };
+    FILE *f = fopen(path, "r");
+    int rc;
+
+    if (!f) {
+        snprintf(err, errlen, "%s: %s; give an existing INI file with -c, "
+                 "or see ini/ for samples", path, strerror(errno));
+        return PD_EINVAL;
+    }
+    if (check_lines(f, path, err, errlen) != 0) {
+        fclose(f);
+        return PD_EINVAL;
+    }
+    x.f = f;
+    rc = ini_parse_stream(reader, &x, on_ini, &x);
+    fclose(f);
+    if (rc == 0)
+        return 0;
+    if (x.err[0])
+        snprintf(err, errlen, "%s", x.err);
+    else
+        snprintf(err, errlen, "%s:%d: not an INI line: write key = value "
+                 "under a [section]", path, rc);
+    return PD_EINVAL;
+}
+
+int config_apply_flow(struct config *c, const struct pd_flow_def *def,
+                      char *err, size_t errlen)
+{
+    char src[160], num[64];
+    int rc = 0;
+
+    snprintf(src, sizeof(src), "PD_FLOW(%s)", def->name);
+#define SET_STR(sec, key, v)                                                 \
+    if (!rc && (v))                                                          \
+        rc = config_set(c, sec, key, v, src, err, errlen);
+#define SET_NUM(sec, key, v, fmt)                                            \
+    if (!rc && (v) > 0) {                                                    \
+        snprintf(num, sizeof(num), fmt, v);                                  \
+        rc = config_set(c, sec, key, num, src, err, errlen);                 \
+    }
+    SET_STR("task_runner", "address", def->address)
+    SET_STR("task_runner", "cluster_class", def->cluster_class)
+    SET_NUM("cluster_kwargs", "n_workers", def->n_workers, "%d")
+    SET_NUM("cluster_kwargs", "threads_per_worker", def->threads_per_worker,
+            "%d")
+    SET_STR("cluster_kwargs", "resources", def->resources)
+    SET_NUM("adapt_kwargs", "minimum", def->adapt_minimum, "%d")
+    SET_NUM("adapt_kwargs", "maximum", def->adapt_maximum, "%d")
+    SET_NUM("client_kwargs", "timeout", def->timeout_s, "%.17g")
+#undef SET_STR
+#undef SET_NUM
+    return rc;
+}
+
+int config_validate(const struct config *c, char *err, size_t errlen)
+{
+    static const enum config_key cluster[] = {
+        CFG_cluster_class, CFG_n_workers, CFG_threads_per_worker,
+        CFG_resources, CFG_adapt_minimum, CFG_adapt_maximum,
+    };
+
+    if (c->address[0]) {
+        for (size_t i = 0; i < ARRAY_SIZE(cluster); i++) {
+            enum config_key k = cluster[i];
+            if (!config_is_set(c, k))
+                continue;
+            snprintf(err, errlen, "%s: address is set (%s), so %s.%s (%s) "
+                     "cannot be: a cluster at an address is sized where it "
+                     "was started; remove one of the two",
+                     c->source[CFG_address], c->address, fields[k].section,
+                     fields[k].key, c->source[k]);
+            return PD_EINVAL;
+        }
+        snprintf(err, errlen, "%s: address %s: connecting to an existing "
+                 "cluster (pdask-mpi serve) is not available in this "
+                 "version; remove address to run on the job's ranks",
+                 c->source[CFG_address], c->address);
+        return PD_EINVAL;
+    }
+    if (c->adapt_maximum > 0 && c->adapt_minimum > c->adapt_maximum) {
+        snprintf(err, errlen, "%s: adapt_kwargs minimum %ld is above maximum "
+                 "%ld (%s)", c->source[CFG_adapt_minimum], c->adapt_minimum,
+                 c->adapt_maximum, c->source[CFG_adapt_maximum]);
+        return PD_EINVAL;
+    }
+    return 0;
+}
+
+void config_print(const struct config *c, FILE *out)
+{
+    for (int k = 0; k < CFG_COUNT; k++) {
+        char val[256], name[80];
+        const struct field *f = &fields[k];
+        if (f->type == STR)
+            snprintf(val, sizeof(val), "%s", *(char *const *)cslot(c, k));
+        else if (f->type == INT)
+            snprintf(val, sizeof(val), "%ld", *(const long *)cslot(c, k));
+        else
+            snprintf(val, sizeof(val), "%g", *(const double *)cslot(c, k));
+        snprintf(name, sizeof(name), "%s.%s", f->section, f->key);
+        fprintf(out, "  %-34s = %-16s (%s)\n", name, val, c->source[k]);
+    }
+}

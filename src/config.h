@@ -1,0 +1,85 @@
+/*
+ * config.h - the runner's settings, DaskTaskRunner's parameters in C:
+ * built-in defaults < INI file < the flow's PD_FLOW(...) < command line.
+ * Every setting remembers where its value came from, for `pdask-mpi info`
+ * and for error messages (file:line).
+ */
+#ifndef PD_CONFIG_H
+#define PD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "pdask.h"
+
+/* X(section, key, field, type, default, minimum) - the one schema. Types:
+ * STR (char *), INT (long, >= minimum), REAL (double, > 0). */
+#define CONFIG_KEYS(X)                                                       \
+    X(task_runner, address, address, STR, "", 0)                            \
+    X(task_runner, cluster_class, cluster_class, STR, "auto", 0)            \
+    X(cluster_kwargs, n_workers, n_workers, INT, 0, 0)                      \
+    X(cluster_kwargs, threads_per_worker, threads_per_worker, INT, 0, 0)    \
+    X(cluster_kwargs, resources, resources, STR, "", 0)                     \
+    X(cluster_kwargs, prefetch, prefetch, INT, 8, 0)                        \
+    X(adapt_kwargs, minimum, adapt_minimum, INT, 0, 0)                      \
+    X(adapt_kwargs, maximum, adapt_maximum, INT, 0, 0)                      \
+    X(client_kwargs, timeout, timeout_s, REAL, 60, 0)                       \
+    X(client_kwargs, name, name, STR, "", 0)                                \
+    X(logging, level, log_level, STR, "info", 0)
+
+enum config_key {
+#define CONFIG_ENUM(sec, key, field, type, def, min) CFG_##field,
+    CONFIG_KEYS(CONFIG_ENUM)
+#undef CONFIG_ENUM
+    CFG_COUNT
+};
+
+struct config {
+    char *address;            /* tcp://host:port of an existing cluster */
+    char *cluster_class;      /* auto, mpi, spawn, or PATH.so:symbol */
+    long n_workers;           /* 0: the ranks of the job, or fill the node */
+    long threads_per_worker;  /* 0: from hwloc */
+    char *resources;          /* "GPU=1,process=1" */
+    long prefetch;
+    long adapt_minimum, adapt_maximum; /* adaptive when maximum > 0 */
+    double timeout_s;         /* start-up and spawn timeout */
+    char *name;               /* flow run name; "" = the flow's name */
+    char *log_level;
+    char source[CFG_COUNT][128]; /* "default", "pdask.ini:3", ... */
+};
+
+void config_init(struct config *c);
+void config_free(struct config *c);
+
+/* Set section.key from text; source says where it came from. 0, or
+ * PD_EINVAL with "where: what; what to do" in err. */
+int config_set(struct config *c, const char *section, const char *key,
+               const char *value, const char *source, char *err,
+               size_t errlen);
+
+/* Which INI file applies: explicit (-c), else ./pdask.ini if present,
+ * else $PDASK_CONFIG, else none (NULL). */
+const char *config_pick_file(const char *explicit_path);
+
+/* Read an INI file into c. 0, or PD_EINVAL with file:line in err. */
+int config_load_ini(struct config *c, const char *path, char *err,
+                    size_t errlen);
+
+/* Take the settings a flow gives in PD_FLOW(...). */
+int config_apply_flow(struct config *c, const struct pd_flow_def *def,
+                      char *err, size_t errlen);
+
+/* Check the settings together (address excludes cluster settings, ...). */
+int config_validate(const struct config *c, char *err, size_t errlen);
+
+/* True when the setting is not the built-in default. */
+bool config_is_set(const struct config *c, enum config_key k);
+
+/* "section.key = value   (source)" for every setting. */
+void config_print(const struct config *c, FILE *out);
+
+/* Parse "GPU=1,process=1"; 0, or PD_EINVAL with a message. */
+int config_parse_resources(const char *s, char *err, size_t errlen);
+
+#endif
