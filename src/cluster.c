@@ -1,6 +1,7 @@
 /* cluster.c - see cluster.h. */
 #include "cluster.h"
 
+#include <dlfcn.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "comm.h"
 #include "loader.h"
+#include "pdask_cluster.h"
 #include "log.h"
 #include "protocol.h"
 #include "topology.h"
@@ -95,27 +97,38 @@ MPI_Comm cluster_join_parent(void)
     return merged;
 }
 
+const char *cluster_self_exe(void)
+{
+    static char exe[4096];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+    if (len <= 0)
+        return NULL;
+    exe[len] = '\0';
+    return exe;
+}
+
 int cluster_spawn(int n, char **argv, double timeout_s, MPI_Comm *out,
                   char *err, size_t errlen)
 {
-    char exe[4096], cwd[4096], ebuf[MPI_MAX_ERROR_STRING];
-    int *codes = pd__xcalloc((size_t)n, sizeof(int)), rc;
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    char cwd[4096], ebuf[MPI_MAX_ERROR_STRING];
+    const char *exe = cluster_self_exe();
+    int *codes, rc;
     MPI_Comm inter;
     MPI_Info info;
 
     (void)timeout_s;
-    if (len <= 0) {
+    if (!exe) {
         snprintf(err, errlen, "cannot find this program to spawn workers");
-        free(codes);
         return -1;
     }
-    exe[len] = '\0';
+    codes = pd__xcalloc((size_t)n, sizeof(int));
     MPI_Info_create(&info);
     if (getcwd(cwd, sizeof(cwd)))
         MPI_Info_set(info, "wdir", cwd);
     MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
-    rc = MPI_Comm_spawn(exe, argv, n, info, 0, MPI_COMM_SELF, &inter, codes);
+    rc = MPI_Comm_spawn((char *)exe, argv, n, info, 0, MPI_COMM_SELF, &inter,
+                        codes);
     MPI_Info_free(&info);
     for (int i = 0; rc == MPI_SUCCESS && i < n; i++)
         rc = codes[i];
@@ -125,6 +138,47 @@ int cluster_spawn(int n, char **argv, double timeout_s, MPI_Comm *out,
                  "%s); on a machine with fewer cores set "
                  "OMPI_MCA_rmaps_base_oversubscribe=1, or run under "
                  "mpirun -n N", n, comm_strerror(rc, ebuf, sizeof(ebuf)));
+        return -1;
+    }
+    MPI_Intercomm_merge(inter, 0, out);
+    return 0;
+}
+
+int cluster_plugin_start(const char *spec, struct pd_cluster_req *req,
+                         MPI_Comm *out, const struct pd_cluster_ops **ops,
+                         char *err, size_t errlen)
+{
+    const char *colon = strrchr(spec, ':');
+    char path[4096], why[1024];
+    MPI_Comm inter = MPI_COMM_NULL;
+    void *h;
+
+    snprintf(path, sizeof(path), "%.*s", (int)(colon - spec), spec);
+    h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        snprintf(err, errlen, "cluster_class %s: cannot load the plugin: %s",
+                 spec, dlerror());
+        return -1;
+    }
+    *ops = dlsym(h, colon + 1);
+    if (!*ops) {
+        snprintf(err, errlen, "cluster_class %s: %s has no symbol '%s': "
+                 "export a const struct pd_cluster_ops under that name",
+                 spec, path, colon + 1);
+        return -1;
+    }
+    if ((*ops)->abi != PD_ABI_VERSION || !(*ops)->start) {
+        snprintf(err, errlen, "cluster_class %s: not a pd_cluster_ops of "
+                 "ABI %d with a start function (pdask_cluster.h)", spec,
+                 PD_ABI_VERSION);
+        return -1;
+    }
+    req->exe = cluster_self_exe();
+    why[0] = '\0';
+    if ((*ops)->start(req, &inter, why, sizeof(why)) != 0 ||
+        inter == MPI_COMM_NULL) {
+        snprintf(err, errlen, "cluster_class %s: start failed: %s", spec,
+                 why[0] ? why : "no workers");
         return -1;
     }
     MPI_Intercomm_merge(inter, 0, out);

@@ -32,6 +32,18 @@ MPI_Comm cluster_join_parent(void);
 int cluster_spawn(int n, char **argv, double timeout_s, MPI_Comm *out,
                   char *err, size_t errlen);
 
+struct pd_cluster_ops;
+struct pd_cluster_req;
+
+/* Start workers with the plugin named by spec, "PATH.so:SYMBOL", and merge
+ * them in; *ops is kept for close(). 0, or -1 with a message in err. */
+int cluster_plugin_start(const char *spec, struct pd_cluster_req *req,
+                         MPI_Comm *out, const struct pd_cluster_ops **ops,
+                         char *err, size_t errlen);
+
+/* The path of this program, for workers to run; NULL if unknown. */
+const char *cluster_self_exe(void);
+
 /* Workers to spawn when n_workers is not set, and their threads: fill the
  * node as Dask's LocalCluster does (n cores: n workers of 1 thread up to 4,
  * else the smallest factor >= sqrt(n) workers). */

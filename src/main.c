@@ -15,6 +15,7 @@
 #include "loader.h"
 #include "log.h"
 #include "params.h"
+#include "pdask_cluster.h"
 #include "scheduler.h"
 #include "topology.h"
 #include "util.h"
@@ -248,22 +249,12 @@ static const char *resolve(const struct options *o, struct config *cfg,
     return NULL;
 }
 
-/* A cluster-manager plugin (PATH.so:symbol) cannot be used yet. */
-static const char *no_plugin(const struct config *cfg, char *err,
-                             size_t errlen)
-{
-    if (!strchr(cfg->cluster_class, ':'))
-        return NULL;
-    snprintf(err, errlen, "cluster_class %s (%s): cluster-manager plugins "
-             "are not available in this version; use mpi or spawn",
-             cfg->cluster_class, cfg->source[CFG_cluster_class]);
-    return err;
-}
-
 /* Start the temporary cluster a lone process needs (cluster_class auto or
  * spawn): n_workers, else fill the node. NULL, or the message. */
 static const char *start_temporary(struct config *cfg, char **argv,
-                                   MPI_Comm *comm, char *err, size_t errlen)
+                                   MPI_Comm *comm,
+                                   const struct pd_cluster_ops **ops,
+                                   char *err, size_t errlen)
 {
     struct topology tp;
     int workers, threads, cores = 1;
@@ -275,8 +266,6 @@ static const char *start_temporary(struct config *cfg, char **argv,
                  cfg->source[CFG_cluster_class]);
         return err;
     }
-    if (no_plugin(cfg, err, errlen))
-        return err;
     if (topo_init(&tp) == 0) {
         cores = tp.ncores;
         topo_destroy(&tp);
@@ -286,6 +275,18 @@ static const char *start_temporary(struct config *cfg, char **argv,
         workers = (int)cfg->n_workers;
     else if (!config_is_set(cfg, CFG_threads_per_worker))
         cfg->threads_per_worker = threads;
+    if (strchr(cfg->cluster_class, ':')) {
+        struct pd_cluster_req req = {
+            workers, (int)cfg->threads_per_worker, NULL, argv + 1,
+            cfg->timeout_s, cfg->resources,
+        };
+        log_msg(PD_INFO, "pdask-mpi", "Creating a cluster with %s: %d "
+                "workers", cfg->cluster_class, workers);
+        if (cluster_plugin_start(cfg->cluster_class, &req, comm, ops, err,
+                                 errlen) != 0)
+            return err;
+        return NULL;
+    }
     log_msg(PD_INFO, "pdask-mpi", "Creating a temporary cluster: spawning "
             "%d workers", workers);
     if (cluster_spawn(workers, argv + 1, cfg->timeout_s, comm, err,
@@ -298,11 +299,12 @@ static const char *start_temporary(struct config *cfg, char **argv,
 static const char *check_mpi_class(const struct config *cfg, int size,
                                    int rank, char *err, size_t errlen)
 {
-    if (strcmp(cfg->cluster_class, "spawn") == 0) {
-        snprintf(err, errlen, "cluster_class spawn (%s) starts its own "
+    if (strcmp(cfg->cluster_class, "auto") != 0 &&
+        strcmp(cfg->cluster_class, "mpi") != 0) {
+        snprintf(err, errlen, "cluster_class %s (%s) starts its own "
                  "workers: run pdask-mpi without mpirun (or with -n 1), or "
                  "use cluster_class mpi for the job's %d ranks",
-                 cfg->source[CFG_cluster_class], size);
+                 cfg->cluster_class, cfg->source[CFG_cluster_class], size);
         return err;
     }
     if (config_is_set(cfg, CFG_n_workers) && cfg->n_workers != size - 1 &&
@@ -311,7 +313,7 @@ static const char *check_mpi_class(const struct config *cfg, int size,
                 "apply to cluster_class mpi: the job's %d worker ranks are "
                 "the workers", cfg->n_workers, cfg->source[CFG_n_workers],
                 size - 1);
-    return no_plugin(cfg, err, errlen);
+    return NULL;
 }
 
 struct world {
@@ -378,6 +380,7 @@ static int run(int argc, char **argv, const struct options *o)
     int *def_of = NULL, *threads = NULL;
     char *hosts = NULL;
     struct world w = { 0 };
+    const struct pd_cluster_ops *ops = NULL;
     struct comm c;
 
     (void)argc;
@@ -395,7 +398,8 @@ static int run(int argc, char **argv, const struct options *o)
     if (!info && !w.spawned && w.size == 1) {
         /* Alone: make a temporary cluster, or say why not. */
         if (!e)
-            e = start_temporary(&cfg, argv, &w.comm, err, sizeof(err));
+            e = start_temporary(&cfg, argv, &w.comm, &ops, err,
+                                sizeof(err));
         if (e) {
             log_error("%s", e);
             goto out;
@@ -469,6 +473,8 @@ out:
     params_free(&params);
     config_free(&cfg);
     MPI_Comm_free(&w.comm);
+    if (ops && ops->close)
+        ops->close();
     MPI_Finalize();
     /* Spawned workers leave the exit code to the flow's process. */
     return w.spawned ? 0 : code;

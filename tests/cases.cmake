@@ -149,3 +149,14 @@ endforeach()
 pd_expect(config.adapt_warns LABEL mpi NP 2 ARGS -c ${PROJECT_SOURCE_DIR}/ini/adaptive.ini
   --cluster-class mpi ${EX}/count_to.so highest_number=2
   MATCH "adaptive scaling is not available in this version")
+set(PLUGIN ${PROJECT_BINARY_DIR}/examples/plugins/hosts_spawn.so)
+pd_expect(spawn.plugin LABEL mpi NP 1 ARGS --cluster-class ${PLUGIN}:pd_cluster
+  -n 2 ${F}/deps.so depth=5
+  MATCH "Creating a cluster with .*hosts_spawn.so:pd_cluster: 2 workers"
+        "Beginning flow run with 2 workers" "deps checks passed")
+pd_expect(spawn.plugin_no_symbol LABEL mpi NP 1 RC 2
+  ARGS --cluster-class ${PLUGIN}:nope ${EX}/count_to.so
+  MATCH "error: cluster_class .*hosts_spawn.so:nope: .*has no symbol 'nope'")
+pd_expect(spawn.plugin_missing LABEL mpi NP 1 RC 2
+  ARGS --cluster-class ${PROJECT_BINARY_DIR}/nope.so:x ${EX}/count_to.so
+  MATCH "error: cluster_class .*nope.so:x: cannot load the plugin")

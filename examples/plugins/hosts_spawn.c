@@ -1,0 +1,56 @@
+/*
+ * hosts_spawn - a cluster-manager plugin: spawns the workers round-robin
+ * over the hosts in $PDASK_HOSTS (comma-separated; default: this host),
+ * using Open MPI's "add-host" info key so hosts need not be in a hostfile.
+ *
+ *     PDASK_HOSTS=node1,node2 pdask-mpi \
+ *         --cluster-class build/examples/plugins/hosts_spawn.so:pd_cluster \
+ *         -n 4 flow.so
+ */
+#include <pdask_cluster.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int start(const struct pd_cluster_req *req, MPI_Comm *inter,
+                 char *err, size_t errlen)
+{
+    const char *hosts = getenv("PDASK_HOSTS");
+    char list[4096] = "", msg[MPI_MAX_ERROR_STRING];
+    int *codes = calloc((size_t)req->n_workers, sizeof(int)), rc, len;
+    MPI_Info info;
+
+    MPI_Info_create(&info);
+    if (hosts && *hosts) {
+        /* One entry per worker, cycling through the hosts. */
+        const char *h = hosts;
+        for (int i = 0; i < req->n_workers; i++) {
+            size_t n = strcspn(h, ",");
+            if (strlen(list) + n + 2 < sizeof(list))
+                snprintf(list + strlen(list), sizeof(list) - strlen(list),
+                         "%s%.*s", i ? "," : "", (int)n, h);
+            h = h[n] ? h + n + 1 : hosts;
+        }
+        MPI_Info_set(info, "add-host", list);
+        MPI_Info_set(info, "host", list);
+    }
+    MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
+    rc = MPI_Comm_spawn(req->exe, req->argv, req->n_workers, info, 0,
+                        MPI_COMM_SELF, inter, codes);
+    MPI_Info_free(&info);
+    free(codes);
+    if (rc != MPI_SUCCESS) {
+        MPI_Error_string(rc, msg, &len);
+        snprintf(err, errlen, "hosts_spawn: cannot spawn %d workers on "
+                 "%s: %s", req->n_workers, list[0] ? list : "this host",
+                 msg);
+        return -1;
+    }
+    return 0;
+}
+
+PD_API const struct pd_cluster_ops pd_cluster = {
+    .abi = PD_ABI_VERSION,
+    .name = "hosts_spawn",
+    .start = start,
+};
