@@ -1,7 +1,8 @@
 /*
  * hosts_spawn - a cluster-manager plugin: spawns the workers round-robin
- * over the hosts in $PDASK_HOSTS (comma-separated; default: this host),
- * using Open MPI's "add-host" info key so hosts need not be in a hostfile.
+ * over the hosts in $PDASK_HOSTS (comma-separated; default: where MPI
+ * places them), with the "host" info key of MPI_Comm_spawn. The hosts must
+ * be in the job's allocation (its hostfile, or the batch system's nodes).
  *
  *     PDASK_HOSTS=node1,node2 pdask-mpi \
  *         --cluster-class build/examples/plugins/hosts_spawn.so:pd_cluster \
@@ -31,8 +32,8 @@ static int start(const struct pd_cluster_req *req, MPI_Comm *inter,
                          "%s%.*s", i ? "," : "", (int)n, h);
             h = h[n] ? h + n + 1 : hosts;
         }
-        MPI_Info_set(info, "add-host", list);
         MPI_Info_set(info, "host", list);
+        MPI_Info_set(info, "map_by", "node"); /* Open MPI: round-robin */
     }
     MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
     rc = MPI_Comm_spawn(req->exe, req->argv, req->n_workers, info, 0,
@@ -42,7 +43,7 @@ static int start(const struct pd_cluster_req *req, MPI_Comm *inter,
     if (rc != MPI_SUCCESS) {
         MPI_Error_string(rc, msg, &len);
         snprintf(err, errlen, "hosts_spawn: cannot spawn %d workers on "
-                 "%s: %s", req->n_workers, list[0] ? list : "this host",
+                 "%s: %s", req->n_workers, list[0] ? list : "default hosts",
                  msg);
         return -1;
     }
