@@ -21,7 +21,7 @@
  * cross; capped by MAX_AHEAD runs a thread. */
 #define QUEUE_S 1e-3
 #define MAX_AHEAD 512
-#define MAX_SLEEP_S 4e-3
+#define MAX_SLEEP_S 50e-3
 /* Yield-spin after an event only while runs are this short: a report is
  * then due within microseconds. Longer runs would lose the CPU time. */
 #define SPIN_TASK_S 100e-6
@@ -42,7 +42,7 @@ struct sched {
     uint32_t *nout, *nfetch;
     int prefetch;
     int cursor;           /* round-robin start for runs without inputs */
-    double *avg_s;        /* mean run time by task index (0 = unknown) */
+    double *avg_s;        /* mean run time by task index (< 0: unknown) */
     double recent_s;      /* mean run time of recent reports, any task */
     uint64_t fetches;     /* TAG_FETCH entries not answered yet */
     double t0;
@@ -92,8 +92,8 @@ static void on_done(struct sched *s, int src, struct rd *r)
         t->attempts = d.attempts;
         if (t->def < (uint32_t)loader_ntasks()) {
             double *a = &s->avg_s[t->def];
-            *a = *a == 0 ? d.runtime_us * 1e-6
-                         : 0.9 * *a + 0.1 * d.runtime_us * 1e-6;
+            *a = *a < 0 ? d.runtime_us * 1e-6
+                        : 0.9 * *a + 0.1 * d.runtime_us * 1e-6;
         }
         s->recent_s = 0.9 * s->recent_s + 0.1 * d.runtime_us * 1e-6;
         if (log_enabled(PD_DEBUG) && d.state == PD_COMPLETED)
@@ -188,8 +188,10 @@ static int window(const struct sched *s, const struct pd_future *t, int w)
 
     if (a > LONG_TASK_S)
         return 2 * th;
-    if (a > 0 && QUEUE_S / a > ahead)
-        ahead = QUEUE_S / a > MAX_AHEAD ? MAX_AHEAD : (int)(QUEUE_S / a);
+    if (a >= 0 && a * MAX_AHEAD < QUEUE_S)
+        ahead = MAX_AHEAD;
+    else if (a > 0 && QUEUE_S / a > ahead)
+        ahead = (int)(QUEUE_S / a);
     return th + ahead * th;
 }
 
@@ -392,6 +394,8 @@ int sched_run(struct comm *c, struct pd_flow *f, const struct sched_opts *o)
     s.nout = pd__xcalloc((size_t)c->size, sizeof(*s.nout));
     s.nfetch = pd__xcalloc((size_t)c->size, sizeof(*s.nfetch));
     s.avg_s = pd__xcalloc((size_t)loader_ntasks() + 1, sizeof(double));
+    for (int i = 0; i <= loader_ntasks(); i++)
+        s.avg_s[i] = -1;
     for (int w = 1; w < c->size; w++)
         s.w[w].threads = o->threads[w] > 0 ? o->threads[w] : 1;
     s.t0 = pd__now();

@@ -20,7 +20,7 @@
 #include "topology.h"
 #include "util.h"
 
-#define MAX_SLEEP_S 5e-3
+#define MAX_SLEEP_S 50e-3
 /* Yield-spin after an event only while runs are this short (see
  * scheduler.c). */
 #define SPIN_TASK_S 100e-6
