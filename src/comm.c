@@ -10,6 +10,10 @@
 #include "util.h"
 
 #define MIN_SLEEP_S 20e-6
+/* Runs shorter than SHORT_S make a yield-spin of SPIN_S pay: the next
+ * report or batch is due within it. Longer runs would lose the CPU. */
+#define SHORT_S 100e-6
+#define SPIN_S 50e-6
 
 void comm_init(struct comm *c, MPI_Comm comm)
 {
@@ -64,6 +68,15 @@ void comm_send(struct comm *c, int dest, int tag, struct buf *b)
     b->len = b->cap = 0;
 }
 
+void comm_send_batch(struct comm *c, int dest, int tag, struct batch *bt)
+{
+    if (!bt->n)
+        return;
+    proto_set_count(&bt->b, bt->n);
+    comm_send(c, dest, tag, &bt->b);
+    bt->n = 0;
+}
+
 bool comm_progress(struct comm *c)
 {
     int done = 0, j = 0;
@@ -107,20 +120,22 @@ void comm_busy(struct comm *c)
     c->idle_since = 0;
 }
 
-void comm_idle(struct comm *c, double spin_s, double max_sleep_s)
+void comm_idle(struct comm *c, double expect_s, double max_sleep_s)
 {
     double now = pd__now(), wait;
     struct timespec ts;
 
     if (c->idle_since == 0)
         c->idle_since = now;
-    if (now - c->idle_since < spin_s) {
+    if (expect_s < SHORT_S && now - c->idle_since < SPIN_S) {
         sched_yield();
         return;
     }
     /* Sleep a quarter of the time we have been idle: quick to answer a
      * burst, nearly free when nothing happens for long. */
     wait = (now - c->idle_since) / 4;
+    if (wait < expect_s / 4)
+        wait = expect_s / 4;
     if (wait < MIN_SLEEP_S)
         wait = MIN_SLEEP_S;
     if (wait > max_sleep_s)
@@ -156,6 +171,6 @@ void comm_flush(struct comm *c)
         if (comm_progress(c))
             comm_busy(c);
         else
-            comm_idle(c, 0, 1e-3);
+            comm_idle(c, 1, 1e-3);
     }
 }

@@ -33,6 +33,23 @@ struct comm {
 void comm_init(struct comm *c, MPI_Comm comm);
 void comm_destroy(struct comm *c);
 
+/* A message being built for one rank: a count header, then entries. */
+struct batch {
+    struct buf b;
+    uint32_t n;       /* entries so far; 0 = nothing to send */
+};
+
+/* The buffer to append one more entry to (the header is written first). */
+static inline struct buf *batch_add(struct batch *bt)
+{
+    if (bt->n++ == 0)
+        proto_begin(&bt->b);
+    return &bt->b;
+}
+
+/* Send the batch to dest with tag if it has entries, and empty it. */
+void comm_send_batch(struct comm *c, int dest, int tag, struct batch *bt);
+
 /* Send b's bytes to dest; comm takes b's buffer and leaves b empty. */
 void comm_send(struct comm *c, int dest, int tag, struct buf *b);
 
@@ -44,11 +61,13 @@ bool comm_recv(struct comm *c, int *src, int *tag, uint8_t **data,
 /* Complete finished sends; true if any did. */
 bool comm_progress(struct comm *c);
 
-/* One round with nothing to do: yield for spin_s after the last event
- * (worth it only when a reply is due within microseconds), then sleep
- * longer and longer, up to max_sleep_s, returning early when comm_kick()
- * is called. comm_busy() resets the back-off. */
-void comm_idle(struct comm *c, double spin_s, double max_sleep_s);
+/* One round with nothing to do. expect_s is how long task runs take
+ * lately: when short, yield-spin a little after the last event, since a
+ * reply is due within microseconds; when long, do not, and sleep at least
+ * a quarter of it. Sleeps then grow to a quarter of the time idle, up to
+ * max_sleep_s, and end early when comm_kick() is called. comm_busy()
+ * resets the back-off. */
+void comm_idle(struct comm *c, double expect_s, double max_sleep_s);
 void comm_busy(struct comm *c);
 
 /* From any thread: wake the owner from comm_idle(). */

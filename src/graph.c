@@ -198,23 +198,29 @@ static void finish(struct graph *g, struct pd_future *t, enum pd_state s)
     atomic_fetch_add_explicit(&g->nended, 1, memory_order_release);
 }
 
-/* End every unended run downstream of failed run t as NotReady. */
-static void propagate_notready(struct graph *g, struct pd_future *t)
+/* End d NotReady because upstream run u did not complete. */
+static void not_ready(struct graph *g, struct pd_future *d,
+                      const struct pd_future *u)
 {
     char name[128], buf[256];
 
+    snprintf(buf, sizeof(buf), "upstream task run %s did not complete (%s)",
+             graph_run_name(u, name, sizeof(name)),
+             pd_state_name(atomic_load(&u->state)));
+    d->message = pd__xstrdup(buf);
+    finish(g, d, PD_NOTREADY);
+}
+
+/* End every unended run downstream of failed run t as NotReady. */
+static void propagate_notready(struct graph *g, struct pd_future *t)
+{
     g->nstack = 0;
     for (;;) {
         for (uint32_t i = 0; i < t->ndown; i++) {
             struct pd_future *d = t->down[i];
             if (graph_state_final(atomic_load(&d->state)))
                 continue;
-            snprintf(buf, sizeof(buf),
-                     "upstream task run %s did not complete (%s)",
-                     graph_run_name(t, name, sizeof(name)),
-                     pd_state_name(atomic_load(&t->state)));
-            d->message = pd__xstrdup(buf);
-            finish(g, d, PD_NOTREADY);
+            not_ready(g, d, t);
             if (g->nstack == g->stackcap) {
                 g->stackcap = g->stackcap ? g->stackcap * 2 : 64;
                 g->stack = pd__xrealloc(g->stack,
@@ -263,7 +269,6 @@ static struct pd_future *bad_upstream(struct graph *g, struct pd_future *t)
 
 void graph_add(struct graph *g, struct pd_future *t)
 {
-    char name[128], buf[256];
     struct up_iter it = up_begin(t);
     struct pd_future *u;
 
@@ -273,12 +278,7 @@ void graph_add(struct graph *g, struct pd_future *t)
     }
     u = bad_upstream(g, t);
     if (u) {
-        snprintf(buf, sizeof(buf),
-                 "upstream task run %s did not complete (%s)",
-                 graph_run_name(u, name, sizeof(name)),
-                 pd_state_name(atomic_load(&u->state)));
-        t->message = pd__xstrdup(buf);
-        finish(g, t, PD_NOTREADY);
+        not_ready(g, t, u);
         return;
     }
     while ((u = up_next(g, &it))) {

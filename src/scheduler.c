@@ -22,10 +22,6 @@
 #define QUEUE_S 1e-3
 #define MAX_AHEAD 512
 #define MAX_SLEEP_S 50e-3
-/* Yield-spin after an event only while runs are this short: a report is
- * then due within microseconds. Longer runs would lose the CPU time. */
-#define SPIN_TASK_S 100e-6
-#define SPIN_S 50e-6
 
 struct wslot {
     int inflight;   /* task runs sent and not reported back */
@@ -37,9 +33,8 @@ struct sched {
     struct pd_flow *f;
     struct graph *g;
     struct wslot *w;      /* by rank; [0] is the scheduler itself */
-    struct buf *out;      /* TAG_TASKS being built, by rank */
-    struct buf *fetch;    /* TAG_FETCH being built, by rank */
-    uint32_t *nout, *nfetch;
+    struct batch *out;    /* TAG_TASKS, then TAG_FREE, being built, by rank */
+    struct batch *fetch;  /* TAG_FETCH being built, by rank */
     int prefetch;
     int cursor;           /* round-robin start for runs without inputs */
     double *avg_s;        /* mean run time by task index (< 0: unknown) */
@@ -150,10 +145,7 @@ static void want_fetch(struct sched *s, struct pd_future *t)
         atomic_store_explicit(&t->fetch, FETCH_LOST, memory_order_release);
         return;
     }
-    if (!s->nfetch[t->rank])
-        proto_begin(&s->fetch[t->rank]);
-    proto_put_fetch(&s->fetch[t->rank], &fe);
-    s->nfetch[t->rank]++;
+    proto_put_fetch(batch_add(&s->fetch[t->rank]), &fe);
     s->fetches++;
 }
 
@@ -246,7 +238,6 @@ static int encode(struct sched *s, struct pd_future *t, int w)
 {
     struct proto_task pt = { t->id, t->def, t->seq, t->nargs, t->argslen,
                              t->args };
-    struct buf *b = &s->out[w];
     struct buf a = { 0 };
     struct rd r;
     pd_value v;
@@ -254,7 +245,7 @@ static int encode(struct sched *s, struct pd_future *t, int w)
     int32_t rank;
 
     if (!(t->flags & RUN_HAS_DEPS)) {
-        proto_put_task(b, &pt);
+        proto_put_task(batch_add(&s->out[w]), &pt);
         return 0;
     }
     r = rd_init(t->args, t->argslen);
@@ -285,7 +276,7 @@ static int encode(struct sched *s, struct pd_future *t, int w)
     }
     pt.args = a.data;
     pt.argslen = (uint32_t)a.len;
-    proto_put_task(b, &pt);
+    proto_put_task(batch_add(&s->out[w]), &pt);
     buf_free(&a);
     return 0;
 }
@@ -298,11 +289,8 @@ static int dispatch(struct sched *s)
 
     while ((t = graph_peek(s->g)) && (w = pick_worker(s, t)) > 0) {
         graph_pop(s->g);
-        if (!s->nout[w])
-            proto_begin(&s->out[w]);
         if (encode(s, t, w) != 0)
             continue;
-        s->nout[w]++;
         s->w[w].inflight++;
         t->rank = w;
         atomic_store_explicit(&t->state, PD_RUNNING, memory_order_relaxed);
@@ -311,16 +299,8 @@ static int dispatch(struct sched *s)
         sent++;
     }
     for (w = 1; w < s->c->size; w++) {
-        if (s->nout[w]) {
-            proto_set_count(&s->out[w], s->nout[w]);
-            comm_send(s->c, w, TAG_TASKS, &s->out[w]);
-            s->nout[w] = 0;
-        }
-        if (s->nfetch[w]) {
-            proto_set_count(&s->fetch[w], s->nfetch[w]);
-            comm_send(s->c, w, TAG_FETCH, &s->fetch[w]);
-            s->nfetch[w] = 0;
-        }
+        comm_send_batch(s->c, w, TAG_TASKS, &s->out[w]);
+        comm_send_batch(s->c, w, TAG_FETCH, &s->fetch[w]);
     }
     return sent;
 }
@@ -331,20 +311,10 @@ static int send_frees(struct sched *s)
     uint64_t *pairs;
     size_t n = graph_take_free(s->g, &pairs);
 
-    for (size_t i = 0; i < n; i++) {
-        int w = (int)pairs[2 * i];
-        if (!s->nout[w])
-            proto_begin(&s->out[w]);
-        buf_u64(&s->out[w], pairs[2 * i + 1]);
-        s->nout[w]++;
-    }
-    for (int w = 1; w < s->c->size && n; w++) {
-        if (s->nout[w]) {
-            proto_set_count(&s->out[w], s->nout[w]);
-            comm_send(s->c, w, TAG_FREE, &s->out[w]);
-            s->nout[w] = 0;
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        buf_u64(batch_add(&s->out[pairs[2 * i]]), pairs[2 * i + 1]);
+    for (int w = 1; w < s->c->size && n; w++)
+        comm_send_batch(s->c, w, TAG_FREE, &s->out[w]);
     return n > 0;
 }
 
@@ -391,8 +361,6 @@ int sched_run(struct comm *c, struct pd_flow *f, const struct sched_opts *o)
     s.w = pd__xcalloc((size_t)c->size, sizeof(*s.w));
     s.out = pd__xcalloc((size_t)c->size, sizeof(*s.out));
     s.fetch = pd__xcalloc((size_t)c->size, sizeof(*s.fetch));
-    s.nout = pd__xcalloc((size_t)c->size, sizeof(*s.nout));
-    s.nfetch = pd__xcalloc((size_t)c->size, sizeof(*s.nfetch));
     s.avg_s = pd__xcalloc((size_t)loader_ntasks() + 1, sizeof(double));
     for (int i = 0; i <= loader_ntasks(); i++)
         s.avg_s[i] = -1;
@@ -422,7 +390,7 @@ int sched_run(struct comm *c, struct pd_flow *f, const struct sched_opts *o)
         } else if (done) {
             break;
         } else {
-            comm_idle(c, s.recent_s < SPIN_TASK_S ? SPIN_S : 0, MAX_SLEEP_S);
+            comm_idle(c, s.recent_s, MAX_SLEEP_S);
         }
     }
     pthread_join(flow_thread, NULL);
@@ -446,14 +414,12 @@ int sched_run(struct comm *c, struct pd_flow *f, const struct sched_opts *o)
     }
     comm_flush(c);
     for (int w = 0; w < c->size; w++) {
-        buf_free(&s.out[w]);
-        buf_free(&s.fetch[w]);
+        buf_free(&s.out[w].b);
+        buf_free(&s.fetch[w].b);
     }
     free(s.w);
     free(s.out);
     free(s.fetch);
-    free(s.nout);
-    free(s.nfetch);
     free(s.avg_s);
     return code;
 }

@@ -21,10 +21,6 @@
 #include "util.h"
 
 #define MAX_SLEEP_S 50e-3
-/* Yield-spin after an event only while runs are this short (see
- * scheduler.c). */
-#define SPIN_TASK_S 100e-6
-#define SPIN_S 50e-6
 
 /* A received TAG_TASKS buffer, shared by the runs it carries. */
 struct msgbuf {
@@ -70,10 +66,8 @@ struct worker {
     struct queue done;      /* executors -> comm */
     struct wtask *failed;   /* ended on the comm thread, never ran */
     struct store store;
-    struct buf *data;       /* TAG_DATA replies being built, by rank */
-    uint32_t *ndata;
-    struct buf *fetch;      /* TAG_FETCH requests being built, by rank */
-    uint32_t *nfetch;
+    struct batch *data;     /* TAG_DATA replies being built, by rank */
+    struct batch *fetch;    /* TAG_FETCH requests being built, by rank */
     int next_core;          /* binding cursor for executors */
     double recent_s;        /* mean run time of recent runs */
     pthread_mutex_t bind_mu;
@@ -357,10 +351,7 @@ static void ask_fetch(struct worker *wk, int rank, uint64_t id,
 {
     struct proto_fetch fe = { id, (uint64_t)(uintptr_t)t, (uint32_t)slot };
 
-    if (!wk->nfetch[rank])
-        proto_begin(&wk->fetch[rank]);
-    proto_put_fetch(&wk->fetch[rank], &fe);
-    wk->nfetch[rank]++;
+    proto_put_fetch(batch_add(&wk->fetch[rank]), &fe);
     t->nwait++;
 }
 
@@ -459,10 +450,7 @@ static void on_fetch(struct worker *wk, int src, struct rd *r)
         d.packed = e ? e->data : NULL;
         d.len = e ? (uint32_t)e->len : 0;
         d.err = e ? NULL : "not in this rank's store (freed or never made)";
-        if (!wk->ndata[src])
-            proto_begin(&wk->data[src]);
-        proto_put_data(&wk->data[src], &d);
-        wk->ndata[src]++;
+        proto_put_data(batch_add(&wk->data[src]), &d);
     }
 }
 
@@ -561,16 +549,8 @@ static int drain_done(struct worker *wk)
 static void flush_batches(struct worker *wk)
 {
     for (int r = 0; r < wk->c->size; r++) {
-        if (wk->ndata[r]) {
-            proto_set_count(&wk->data[r], wk->ndata[r]);
-            comm_send(wk->c, r, TAG_DATA, &wk->data[r]);
-            wk->ndata[r] = 0;
-        }
-        if (wk->nfetch[r]) {
-            proto_set_count(&wk->fetch[r], wk->nfetch[r]);
-            comm_send(wk->c, r, TAG_FETCH, &wk->fetch[r]);
-            wk->nfetch[r] = 0;
-        }
+        comm_send_batch(wk->c, r, TAG_DATA, &wk->data[r]);
+        comm_send_batch(wk->c, r, TAG_FETCH, &wk->fetch[r]);
     }
 }
 
@@ -616,8 +596,6 @@ int worker_run(struct comm *c, const struct worker_opts *o)
     pthread_mutex_init(&wk.bind_mu, NULL);
     wk.data = pd__xcalloc((size_t)c->size, sizeof(*wk.data));
     wk.fetch = pd__xcalloc((size_t)c->size, sizeof(*wk.fetch));
-    wk.ndata = pd__xcalloc((size_t)c->size, sizeof(*wk.ndata));
-    wk.nfetch = pd__xcalloc((size_t)c->size, sizeof(*wk.nfetch));
     for (int i = 0; i < o->threads; i++)
         pthread_create(&th[i], NULL, executor_main, &wk);
 
@@ -637,8 +615,7 @@ int worker_run(struct comm *c, const struct worker_opts *o)
         if (busy)
             comm_busy(c);
         else if (running)
-            comm_idle(c, wk.recent_s < SPIN_TASK_S ? SPIN_S : 0,
-                      MAX_SLEEP_S);
+            comm_idle(c, wk.recent_s, MAX_SLEEP_S);
     }
 
     pthread_mutex_lock(&wk.ready.mu);
@@ -650,13 +627,11 @@ int worker_run(struct comm *c, const struct worker_opts *o)
     comm_flush(c);
 
     for (int r = 0; r < c->size; r++) {
-        buf_free(&wk.data[r]);
-        buf_free(&wk.fetch[r]);
+        buf_free(&wk.data[r].b);
+        buf_free(&wk.fetch[r].b);
     }
     free(wk.data);
     free(wk.fetch);
-    free(wk.ndata);
-    free(wk.nfetch);
     free(th);
     store_destroy(&wk.store);
     queue_destroy(&wk.ready);
