@@ -154,11 +154,17 @@ static int take_requests(struct sched *s)
     struct req *reqs;
     size_t n = flow_take_reqs(s->f, &reqs);
 
+    bool debug = log_enabled(PD_DEBUG);
+
     for (size_t i = 0; i < n; i++) {
         struct pd_future *t = reqs[i].t;
         switch (reqs[i].kind) {
         case REQ_SUBMIT:
             graph_add(s->g, t);
+            if (debug && !graph_state_final(atomic_load(&t->state)))
+                log_msg(PD_DEBUG, run_name(t), "Pending (%s)",
+                        t->npending ? "waiting for upstream runs"
+                                    : "ready");
             break;
         case REQ_FETCH:
             want_fetch(s, t);

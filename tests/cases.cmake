@@ -16,6 +16,8 @@ pd_expect(mpi.deps LABEL mpi NP 4 ARGS --log-level debug ${F}/deps.so depth=40
         "fetched big result: 65536 bytes" "freed 1 results"
         "greet-0 | greeting from rank [1-3]"
         "inc-40 | Finished in state Completed[(][)] on rank"
+        "inc-40 | Pending [(]waiting for upstream runs[)]"
+        "inc-40 | Running on rank [1-3]"
         "Finished in state Completed: 58 of 58 task runs")
 pd_expect(mpi.deps_two_ranks LABEL mpi NP 2 ARGS ${F}/deps.so depth=5
   MATCH "deps checks passed")
