@@ -200,10 +200,11 @@ uint32_t proto_get_count(struct rd *r)
 
 void proto_put_task(struct buf *b, const struct proto_task *t)
 {
-    buf_reserve(b, 24 + t->argslen);
+    buf_reserve(b, 28 + t->argslen);
     buf_u64(b, t->id);
     buf_u32(b, t->def);
     buf_u32(b, t->seq);
+    buf_u32(b, t->flags);
     buf_u32(b, t->nargs);
     buf_u32(b, t->argslen);
     buf_put(b, t->args, t->argslen);
@@ -214,6 +215,7 @@ int proto_get_task(struct rd *r, struct proto_task *t)
     t->id = rd_u64(r);
     t->def = rd_u32(r);
     t->seq = rd_u32(r);
+    t->flags = rd_u32(r);
     t->nargs = rd_u32(r);
     t->argslen = rd_u32(r);
     t->args = rd_take(r, t->argslen);

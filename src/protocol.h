@@ -71,11 +71,19 @@ int proto_put_value(struct buf *b, const pd_value *v, uint64_t upstream_id);
  * WIRE_FUTURE sets v->kind to it and *id (and *rank) to the reference. */
 int proto_get_value(struct rd *r, pd_value *v, uint64_t *id, int32_t *rank);
 
+/* proto_task flags */
+enum {
+    TASK_SHORT = 1 << 0, /* its runs take microseconds: a worker may run it
+                            on its comm thread instead of waking an
+                            executor */
+};
+
 /* One task run in TAG_TASKS: header, then nargs packed values. */
 struct proto_task {
     uint64_t id;
     uint32_t def;       /* index in the task table agreed at start-up */
     uint32_t seq;       /* run number of this task: shout-<seq> */
+    uint32_t flags;     /* TASK_* */
     uint32_t nargs;
     uint32_t argslen;
     const uint8_t *args; /* borrowed from the message */

@@ -21,6 +21,8 @@
  * cross; capped by MAX_AHEAD runs a thread. */
 #define QUEUE_S 1e-3
 #define MAX_AHEAD 512
+/* Runs of a task that averages under this are flagged TASK_SHORT. */
+#define SHORT_TASK_S 20e-6
 #define MAX_SLEEP_S 50e-3
 
 struct wslot {
@@ -242,8 +244,10 @@ static int pick_worker(struct sched *s, const struct pd_future *t)
  * results kept on rank 0) or references to the worker holding them. */
 static int encode(struct sched *s, struct pd_future *t, int w)
 {
-    struct proto_task pt = { t->id, t->def, t->seq, t->nargs, t->argslen,
-                             t->args };
+    double avg = s->avg_s[t->def];
+    struct proto_task pt = { t->id, t->def, t->seq,
+                             avg >= 0 && avg < SHORT_TASK_S ? TASK_SHORT : 0,
+                             t->nargs, t->argslen, t->args };
     struct buf a = { 0 };
     struct rd r;
     pd_value v;

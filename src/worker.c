@@ -64,7 +64,8 @@ struct worker {
     const struct worker_opts *o;
     struct queue ready;     /* comm -> executors */
     struct queue done;      /* executors -> comm */
-    struct wtask *failed;   /* ended on the comm thread, never ran */
+    struct wtask *local;    /* ended on the comm thread: failed before
+                               running, or short runs made there */
     struct store store;
     struct batch *data;     /* TAG_DATA replies being built, by rank */
     struct batch *fetch;    /* TAG_FETCH requests being built, by rank */
@@ -336,14 +337,20 @@ static void free_task(struct wtask *t)
     free(t);
 }
 
+/* Queue t, ended on the comm thread, for the next report. */
+static void ended_local(struct worker *wk, struct wtask *t)
+{
+    t->next = wk->local;
+    wk->local = t;
+}
+
 /* End t on the comm thread without running it. */
 static void fail_local(struct worker *wk, struct wtask *t, const char *msg)
 {
     if (!t->message)
         t->message = pd__xstrdup(msg);
     t->state = PD_FAILED;
-    t->next = wk->failed;
-    wk->failed = t;
+    ended_local(wk, t);
 }
 
 static void ask_fetch(struct worker *wk, int rank, uint64_t id,
@@ -420,6 +427,14 @@ static void on_tasks(struct worker *wk, uint8_t *data, size_t len)
             continue;  /* on_data goes on when the inputs arrive */
         if (t->message) {
             fail_local(wk, t, t->message);
+            continue;
+        }
+        /* A lone short run (a chain's next link) costs less here than the
+         * wake-up of an executor; not one whose retries would sleep. */
+        if (n == 1 && (pt.flags & TASK_SHORT) &&
+            loader_task((int)t->def)->retries == 0) {
+            run_task(wk, t);
+            ended_local(wk, t);
             continue;
         }
         if (tail)
@@ -509,13 +524,13 @@ static int drain_done(struct worker *wk)
     struct buf b = { 0 };
     uint32_t n = 0;
 
-    if (wk->failed) {
-        struct wtask *last = wk->failed;
+    if (wk->local) {
+        struct wtask *last = wk->local;
         while (last->next)
             last = last->next;
         last->next = t;
-        t = wk->failed;
-        wk->failed = NULL;
+        t = wk->local;
+        wk->local = NULL;
     }
     if (!t)
         return 0;

@@ -83,7 +83,7 @@ static void messages(void)
 {
     struct buf b = { 0 }, args = { 0 };
     pd_value a = pd_int(7);
-    struct proto_task t = { 5, 2, 3, 1, 0, NULL }, t2;
+    struct proto_task t = { 5, 2, 3, TASK_SHORT, 1, 0, NULL }, t2;
     struct proto_done d = { .id = 9, .state = PD_FAILED, .attempts = 3,
                             .runtime_us = 1500, .message = "boom" }, d2;
     uint8_t inl[9] = { PD_INT, 1, 0, 0, 0, 0, 0, 0, 0 };
@@ -110,6 +110,7 @@ static void messages(void)
     CHECK_EQ(t2.id, 5);
     CHECK_EQ(t2.def, 2);
     CHECK_EQ(t2.seq, 3);
+    CHECK_EQ(t2.flags, TASK_SHORT);
     CHECK_EQ(t2.nargs, 1);
     CHECK_EQ(t2.argslen, 9);
     CHECK(memcmp(t2.args, args.data, 9) == 0);
