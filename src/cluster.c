@@ -108,8 +108,8 @@ const char *cluster_self_exe(void)
     return exe;
 }
 
-int cluster_spawn(int n, char **argv, double timeout_s, MPI_Comm *out,
-                  char *err, size_t errlen)
+int cluster_spawn(int n, char **argv, MPI_Comm *out, char *err,
+                  size_t errlen)
 {
     char cwd[4096], ebuf[MPI_MAX_ERROR_STRING];
     const char *exe = cluster_self_exe();
@@ -117,7 +117,6 @@ int cluster_spawn(int n, char **argv, double timeout_s, MPI_Comm *out,
     MPI_Comm inter;
     MPI_Info info;
 
-    (void)timeout_s;
     if (!exe) {
         snprintf(err, errlen, "cannot find this program to spawn workers");
         return -1;

@@ -29,8 +29,8 @@ MPI_Comm cluster_join_parent(void);
 
 /* Spawn n workers running this program with argv (argv[0] excluded) and
  * merge them in; 0, or -1 with a message in err. */
-int cluster_spawn(int n, char **argv, double timeout_s, MPI_Comm *out,
-                  char *err, size_t errlen);
+int cluster_spawn(int n, char **argv, MPI_Comm *out, char *err,
+                  size_t errlen);
 
 struct pd_cluster_ops;
 struct pd_cluster_req;

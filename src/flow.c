@@ -55,11 +55,12 @@ static void on_param_error(void)
 }
 
 void flow_init(struct pd_flow *f, const struct pd_flow_def *def,
-               const pd_params *params, struct comm *c)
+               const char *name, const pd_params *params, struct comm *c)
 {
     memset(f, 0, sizeof(*f));
     graph_init(&f->g, loader_ntasks());
     f->def = def;
+    f->name = name && *name ? name : def->name;
     f->params = params;
     f->comm = c;
     current = f;
@@ -335,7 +336,7 @@ PD_API void pd_flow_log(pd_flow *f, enum pd_level level, const char *fmt,
 {
     va_list ap;
     va_start(ap, fmt);
-    log_vmsg(level, f->def->name, fmt, ap);
+    log_vmsg(level, f->name, fmt, ap);
     va_end(ap);
 }
 

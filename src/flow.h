@@ -40,6 +40,7 @@ enum wait_kind { WAIT_FINAL, WAIT_FETCH, WAIT_ALL };
 struct pd_flow {
     struct graph g;
     const struct pd_flow_def *def;
+    const char *name;           /* the flow run's name in the logs */
     const pd_params *params;
     struct comm *comm;          /* to wake the scheduler */
     pthread_mutex_t mu;
@@ -56,8 +57,9 @@ struct pd_flow {
     uint64_t nsubmitted;        /* flow thread only */
 };
 
+/* name: the run's name for the logs, or NULL for the flow's name. */
 void flow_init(struct pd_flow *f, const struct pd_flow_def *def,
-               const pd_params *params, struct comm *c);
+               const char *name, const pd_params *params, struct comm *c);
 void flow_destroy(struct pd_flow *f);
 
 /* The flow thread's body: runs the flow function, then waits for all its

@@ -2,10 +2,12 @@
  * The only place that exits: 0 flow Completed, 1 flow Failed, 2 usage,
  * configuration or load error. */
 #include <mpi.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cluster.h"
@@ -289,8 +291,7 @@ static const char *start_temporary(struct config *cfg, char **argv,
     }
     log_msg(PD_INFO, "pdask-mpi", "Creating a temporary cluster: spawning "
             "%d workers", workers);
-    if (cluster_spawn(workers, argv + 1, cfg->timeout_s, comm, err,
-                      errlen) != 0)
+    if (cluster_spawn(workers, argv + 1, comm, err, errlen) != 0)
         return err;
     return NULL;
 }
@@ -314,6 +315,72 @@ static const char *check_mpi_class(const struct config *cfg, int size,
                 "the workers", cfg->n_workers, cfg->source[CFG_n_workers],
                 size - 1);
     return NULL;
+}
+
+/* Start-up watchdog: a rank that never joins would hang the others in a
+ * collective; instead, past client_kwargs timeout, rank 0 says so and
+ * every rank exits 2. Other ranks wait a little longer, so the message
+ * comes from rank 0 whenever rank 0 is alive. */
+struct watchdog {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    double timeout_s;
+    int rank;
+    char msg[512];
+};
+
+static void *watchdog_main(void *arg)
+{
+    struct watchdog *wd = arg;
+    double wait = wd->timeout_s + (wd->rank ? 2.0 : 0.0);
+    struct timespec ts;
+    bool done;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)wait;
+    ts.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
+    ts.tv_sec += ts.tv_nsec / 1000000000L;
+    ts.tv_nsec %= 1000000000L;
+    pthread_mutex_lock(&wd->mu);
+    while (!wd->done &&
+           pthread_cond_timedwait(&wd->cv, &wd->mu, &ts) == 0)
+        ;
+    done = wd->done;
+    pthread_mutex_unlock(&wd->mu);
+    if (!done) {
+        log_error("%s", wd->msg);
+        _exit(EXIT_USAGE);
+    }
+    return NULL;
+}
+
+static void watchdog_start(struct watchdog *wd, const struct config *cfg,
+                           int rank, const char *path)
+{
+    memset(wd, 0, sizeof(*wd));
+    wd->timeout_s = cfg->timeout_s;
+    wd->rank = rank;
+    snprintf(wd->msg, sizeof(wd->msg), "rank %d: start-up did not finish "
+             "within %g s (client_kwargs timeout, %s): a rank did not join; "
+             "check that every rank can start pdask-mpi and load %s, or "
+             "raise the timeout", rank, cfg->timeout_s,
+             cfg->source[CFG_timeout_s], path ? path : "the flow");
+    pthread_mutex_init(&wd->mu, NULL);
+    pthread_cond_init(&wd->cv, NULL);
+    pthread_create(&wd->th, NULL, watchdog_main, wd);
+}
+
+static void watchdog_stop(struct watchdog *wd)
+{
+    pthread_mutex_lock(&wd->mu);
+    wd->done = true;
+    pthread_cond_signal(&wd->cv);
+    pthread_mutex_unlock(&wd->mu);
+    pthread_join(wd->th, NULL);
+    pthread_mutex_destroy(&wd->mu);
+    pthread_cond_destroy(&wd->cv);
 }
 
 struct world {
@@ -380,6 +447,8 @@ static int run(int argc, char **argv, const struct options *o)
     int *def_of = NULL, *threads = NULL;
     char *hosts = NULL;
     struct world w = { 0 };
+    struct watchdog wd;
+    bool wd_on = false;
     const struct pd_cluster_ops *ops = NULL;
     struct comm c;
 
@@ -392,6 +461,8 @@ static int run(int argc, char **argv, const struct options *o)
     MPI_Comm_rank(w.comm, &w.rank);
 
     e = resolve(o, &cfg, &params, &def, err, sizeof(err));
+    watchdog_start(&wd, &cfg, w.rank, o->path);
+    wd_on = true;
     if (!e && provided < MPI_THREAD_FUNNELED)
         e = "this MPI library does not support MPI_THREAD_FUNNELED";
     MPI_Comm_size(w.comm, &w.size);
@@ -421,6 +492,8 @@ static int run(int argc, char **argv, const struct options *o)
                                 have_topo ? &tp : NULL, &first_core);
     threads = pd__xcalloc((size_t)w.size, sizeof(int));
     MPI_Gather(&mine, 1, MPI_INT, threads, 1, MPI_INT, 0, w.comm);
+    watchdog_stop(&wd);
+    wd_on = false;
 
     if (info) {
         int len = 0;
@@ -447,10 +520,10 @@ static int run(int argc, char **argv, const struct options *o)
         int from = 0;
         const char *key;
 
-        flow_init(f, def, &params, &c);
+        flow_init(f, def, cfg.name, &params, &c);
         code = sched_run(&c, f, &so);
         while (code != EXIT_USAGE && (key = params_unused(&params, &from)))
-            log_msg(PD_WARNING, def->name, "parameter '%s' was given but the "
+            log_msg(PD_WARNING, f->name, "parameter '%s' was given but the "
                     "flow never read it: check its spelling", key);
         flow_destroy(f);
         free(f);
@@ -467,6 +540,8 @@ out_topo:
     if (have_topo)
         topo_destroy(&tp);
 out:
+    if (wd_on)
+        watchdog_stop(&wd);
     free(def_of);
     free(threads);
     free(hosts);

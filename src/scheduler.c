@@ -356,7 +356,7 @@ static void summary(struct sched *s, int code)
     uint64_t total = atomic_load(&g->nruns), ok = g->ncompleted;
     const char *state = code == 0 ? "Completed" : "Failed";
 
-    log_msg(code == 0 ? PD_INFO : PD_ERROR, s->f->def->name,
+    log_msg(code == 0 ? PD_INFO : PD_ERROR, s->f->name,
             "Finished in state %s: %" PRIu64 " of %" PRIu64
             " task runs completed, %" PRIu64 " did not, in %.3f s",
             state, ok, total, total - ok, pd__now() - s->t0);
@@ -378,7 +378,7 @@ int sched_run(struct comm *c, struct pd_flow *f, const struct sched_opts *o)
         s.w[w].threads = o->threads[w] > 0 ? o->threads[w] : 1;
     s.t0 = pd__now();
 
-    log_msg(PD_INFO, f->def->name, "Beginning flow run with %d workers",
+    log_msg(PD_INFO, f->name, "Beginning flow run with %d workers",
             c->size - 1);
     if (pthread_create(&flow_thread, NULL, flow_thread_main, f) != 0) {
         log_error("cannot start the flow thread");
@@ -412,7 +412,7 @@ int sched_run(struct comm *c, struct pd_flow *f, const struct sched_opts *o)
     if (f->usage_error)
         log_error("%s", f->params->st->error);
     else if (f->flow_rc != 0)
-        log_msg(PD_ERROR, f->def->name, "flow function returned %d",
+        log_msg(PD_ERROR, f->name, "flow function returned %d",
                 f->flow_rc);
     if (!f->usage_error)
         summary(&s, code);

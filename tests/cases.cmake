@@ -162,3 +162,9 @@ pd_expect(spawn.plugin_no_symbol LABEL mpi NP 1 RC 2
 pd_expect(spawn.plugin_missing LABEL mpi NP 1 RC 2
   ARGS --cluster-class ${PROJECT_BINARY_DIR}/nope.so:x ${EX}/count_to.so
   MATCH "error: cluster_class .*nope.so:x: cannot load the plugin")
+pd_expect(bad.startup_timeout LABEL mpi NP 3 RC 2 MAX_SECONDS 15
+  ARGS --timeout 1 ${F}/slowload.so
+  MATCH "error: rank 0: start-up did not finish within 1 s [(]client_kwargs timeout, --timeout[)]: a rank did not join")
+pd_expect(config.run_name LABEL mpi NP 2 ARGS --set client_kwargs.name=nightly-42
+  ${EX}/count_to.so highest_number=1
+  MATCH "nightly-42 | Finished in state Completed")
