@@ -29,6 +29,8 @@ void buf_free(struct buf *b)
 
 void buf_put(struct buf *b, const void *p, size_t n)
 {
+    if (!n)
+        return;
     buf_reserve(b, n);
     memcpy(b->data + b->len, p, n);
     b->len += n;
