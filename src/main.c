@@ -390,9 +390,31 @@ struct world {
 };
 
 /* Print what `info` knows: settings, the MPI world, the topology. */
+/* "0-3" or "6-7,0-1": the cores threads executors of a rank starting at
+ * core first bind to, out of n. */
+static void core_list(int first, int threads, int n, char *buf, size_t len)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (int k = 0; k < threads && k < n && used < len; k++) {
+        int c = (first + k) % n, end = c;
+        while (k + 1 < threads && k + 1 < n && (first + k + 1) % n == end + 1) {
+            end++;
+            k++;
+        }
+        used += (size_t)snprintf(buf + used, len - used, "%s%d", used ? "," : "",
+                                 c);
+        if (end != c && used < len)
+            used += (size_t)snprintf(buf + used, len - used, "-%d", end);
+    }
+}
+
 static void print_info(const struct world *w, const struct config *cfg,
-                       const char *file, int *threads, char *hosts,
-                       const struct topology *tp, bool have_topo)
+                       const char *file, const int *threads,
+                       const int *firsts, const int *ncores,
+                       const char *hosts, const struct topology *tp,
+                       bool have_topo)
 {
     char lib[MPI_MAX_LIBRARY_VERSION_STRING], topo[256];
     int len = 0;
@@ -421,9 +443,13 @@ static void print_info(const struct world *w, const struct config *cfg,
         if (r == 0)
             printf("  rank 0 on %s: scheduler and flow\n", hosts);
         else
-            printf("  rank %d on %s: worker, %d thread%s\n", r,
+        {
+            char cores[256];
+            core_list(firsts[r], threads[r], ncores[r], cores, sizeof(cores));
+            printf("  rank %d on %s: worker, %d thread%s on cores %s\n", r,
                    hosts + (size_t)r * MPI_MAX_PROCESSOR_NAME, threads[r],
-                   threads[r] == 1 ? "" : "s");
+                   threads[r] == 1 ? "" : "s", cores);
+        }
     }
     if (have_topo) {
         topo_summary(tp, topo, sizeof(topo));
@@ -496,14 +522,25 @@ static int run(int argc, char **argv, const struct options *o)
     wd_on = false;
 
     if (info) {
-        int len = 0;
+        int len = 0, place[2] = { first_core, have_topo ? tp.ncores : 1 };
+        int *places = pd__xcalloc((size_t)w.size * 2, sizeof(int));
+        int *firsts = pd__xcalloc((size_t)w.size, sizeof(int));
+        int *ncores = pd__xcalloc((size_t)w.size, sizeof(int));
         MPI_Get_processor_name(name, &len);
         hosts = pd__xcalloc((size_t)w.size, MPI_MAX_PROCESSOR_NAME);
         MPI_Gather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, hosts,
                    MPI_MAX_PROCESSOR_NAME, MPI_CHAR, 0, w.comm);
+        MPI_Gather(place, 2, MPI_INT, places, 2, MPI_INT, 0, w.comm);
+        for (int r = 0; r < w.size; r++) {
+            firsts[r] = places[2 * r];
+            ncores[r] = places[2 * r + 1];
+        }
         if (w.rank == 0)
             print_info(&w, &cfg, config_pick_file(o->config_file), threads,
-                       hosts, &tp, have_topo);
+                       firsts, ncores, hosts, &tp, have_topo);
+        free(places);
+        free(firsts);
+        free(ncores);
         code = 0;
         goto out_topo;
     }

@@ -76,14 +76,16 @@ pd_expect(config.info_defaults LABEL mpi NP 3 ARGS info
   MATCH "config file: none"
         "cluster_kwargs.threads_per_worker +=  *0 +[(]default[)]"
         "MPI world: 3 ranks: 1 scheduler [+] 2 workers"
-        "rank 1 on [^:]+: worker, 4 threads"
+        "rank 1 on [^:]+: worker, 4 threads on cores 0-3"
+        "rank 2 on [^:]+: worker, 4 threads on cores 4-7"
         "topology of [^:]+: 1 packages, 8 cores, 8 PUs, 1 NUMA nodes, 0 GPUs")
 pd_expect(config.info_sizing_5 LABEL mpi NP 5 ARGS info
-  MATCH "rank 4 on [^:]+: worker, 2 threads")
+  MATCH "rank 4 on [^:]+: worker, 2 threads on cores 6-7")
 pd_expect(config.info_sizing_8 LABEL mpi NP 8 ARGS info
-  MATCH "rank 7 on [^:]+: worker, 1 thread\n")
+  MATCH "rank 7 on [^:]+: worker, 1 thread on cores 6\n")
 pd_expect(config.info_ini LABEL mpi NP 3 ARGS info -c ${INI}/good.ini
   MATCH "config file: .*good.ini"
+        "rank 2 on [^:]+: worker, 3 threads on cores 3-5"
         "cluster_kwargs.threads_per_worker += 3 +[(].*good.ini:6[)]"
         "cluster_kwargs.resources += GPU=1,process=1 +[(].*good.ini:7[)]"
         "client_kwargs.timeout += 30 +[(].*good.ini:10[)]"
@@ -96,7 +98,7 @@ pd_expect(config.precedence_cli LABEL mpi NP 3
   ARGS info -c ${INI}/good.ini -t 1 --set client_kwargs.timeout=5 ${F}/settings.so
   MATCH "threads_per_worker += 1 +[(]--threads-per-worker[)]"
         "client_kwargs.timeout += 5 +[(]--set[)]"
-        "rank 2 on [^:]+: worker, 1 thread\n")
+        "rank 2 on [^:]+: worker, 1 thread on cores 1\n")
 pd_expect(config.env_file LABEL mpi NP 2 ARGS info
   ENV PDASK_CONFIG=${INI}/good.ini
   MATCH "config file: .*good.ini" "good.ini:6")
