@@ -8,10 +8,12 @@
 
 #include <assert.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "loader.h"
 #include "log.h"
@@ -236,6 +238,60 @@ PD_API int pd_task_attempt(const pd_ctx *ctx)
 
 /* ------------------------------------------------------------ executors */
 
+/* The task run each executor thread is in, for the crash report. */
+static __thread const char *running_name;
+static int crash_rank;
+
+/* A task run that crashes takes its worker down (process isolation comes
+ * later); say which run it was before the default action ends the rank.
+ * Only async-signal-safe calls here. */
+static void on_crash(int sig)
+{
+    char msg[512];
+    const char *what = sig == SIGSEGV ? "SIGSEGV (segmentation fault)"
+                       : sig == SIGBUS ? "SIGBUS (bus error)"
+                       : sig == SIGFPE ? "SIGFPE (arithmetic error)"
+                       : sig == SIGILL ? "SIGILL (illegal instruction)"
+                                       : "SIGABRT (abort)";
+    const char *name = running_name ? running_name : "(none: the runtime)";
+    size_t n = 0;
+    const char *parts[] = { "pdask-mpi: error: rank ", NULL, ": task run ",
+                            name, " crashed with ", what,
+                            "; the run is lost with this worker: fix the "
+                            "task (run it under gdb or valgrind)\n" };
+    char num[16];
+    int r = crash_rank, k = (int)sizeof(num);
+
+    num[--k] = '\0';
+    do {
+        num[--k] = (char)('0' + r % 10);
+        r /= 10;
+    } while (r && k > 0);
+    parts[1] = num + k;
+    for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
+        for (const char *p = parts[i]; *p && n < sizeof(msg); p++)
+            msg[n++] = *p;
+    if (write(STDERR_FILENO, msg, n) < 0) {
+        /* nothing more can be done */
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void catch_crashes(int rank)
+{
+    static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+    struct sigaction sa;
+
+    crash_rank = rank;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_crash;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+        sigaction(sigs[i], &sa, NULL);
+}
+
 /* One attempt; true if it completed, with the packed result in t. */
 static bool attempt(struct pd_ctx *ctx, const struct pd_task_def *def)
 {
@@ -283,6 +339,7 @@ static void run_task(struct worker *wk, struct wtask *t)
     struct pd_ctx ctx = { .wk = wk, .t = t };
 
     snprintf(ctx.name, sizeof(ctx.name), "%s-%u", def->name, t->seq);
+    running_name = ctx.name;
     for (ctx.attempt = 1;; ctx.attempt++) {
         if (attempt(&ctx, def)) {
             t->state = PD_COMPLETED;
@@ -298,6 +355,7 @@ static void run_task(struct worker *wk, struct wtask *t)
     }
     t->attempts = (uint8_t)(ctx.attempt > 255 ? 255 : ctx.attempt);
     free(ctx.fail_msg);
+    running_name = NULL;
 }
 
 static void *executor_main(void *arg)
@@ -605,6 +663,7 @@ int worker_run(struct comm *c, const struct worker_opts *o)
     pthread_t *th = pd__xcalloc((size_t)o->threads, sizeof(*th));
     bool running = true;
 
+    catch_crashes(c->rank);
     queue_init(&wk.ready);
     queue_init(&wk.done);
     store_init(&wk.store);

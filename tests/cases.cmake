@@ -170,3 +170,5 @@ pd_expect(bad.startup_timeout LABEL mpi NP 3 RC 2 MAX_SECONDS 15
 pd_expect(config.run_name LABEL mpi NP 2 ARGS --set client_kwargs.name=nightly-42
   ${EX}/count_to.so highest_number=1
   MATCH "nightly-42 | Finished in state Completed")
+pd_expect(bad.task_crashes LABEL mpi NP 3 RC 139 ARGS ${F}/crash.so
+  MATCH "pdask-mpi: error: rank [12]: task run crash-0 crashed with SIGSEGV [(]segmentation fault[)]")
