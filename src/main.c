@@ -460,136 +460,164 @@ static void print_info(const struct world *w, const struct config *cfg,
     }
 }
 
-static int run(int argc, char **argv, const struct options *o)
-{
-    int provided, code = EXIT_USAGE, ndefs = 0, first_core = 0, mine;
-    char err[1024], name[MPI_MAX_PROCESSOR_NAME] = "";
-    const char *e;
-    const struct pd_flow_def *def = NULL;
-    struct pd_params params = { 0 };
+/* Everything one pdask-mpi process holds between start-up and exit. */
+struct run {
+    const struct options *o;
+    struct world w;
     struct config cfg;
+    struct pd_params params;
+    const struct pd_flow_def *def;
+    int *def_of, ndefs;          /* rank 0's task index -> local index */
     struct topology tp;
-    bool have_topo = false, info = strcmp(o->cmd, "info") == 0;
-    int *def_of = NULL, *threads = NULL;
-    char *hosts = NULL;
-    struct world w = { 0 };
+    bool have_topo;
+    int *threads;                /* rank 0: executor threads of each rank */
+    int mine, first_core;        /* this rank's threads and first core */
+    const struct pd_cluster_ops *ops;
+};
+
+/* MPI up, settings resolved, the cluster made or joined, tasks agreed,
+ * threads sized. false after the error was reported (exit 2). */
+static bool start(struct run *r, char **argv)
+{
+    const struct options *o = r->o;
+    bool info = strcmp(o->cmd, "info") == 0;
     struct watchdog wd;
-    bool wd_on = false;
-    const struct pd_cluster_ops *ops = NULL;
-    struct comm c;
+    char err[1024];
+    const char *e;
+    int provided;
 
-    (void)argc;
     MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
-    w.comm = cluster_join_parent();
-    w.spawned = w.comm != MPI_COMM_NULL;
-    if (!w.spawned)
-        MPI_Comm_dup(MPI_COMM_WORLD, &w.comm);
-    MPI_Comm_rank(w.comm, &w.rank);
+    r->w.comm = cluster_join_parent();
+    r->w.spawned = r->w.comm != MPI_COMM_NULL;
+    if (!r->w.spawned)
+        MPI_Comm_dup(MPI_COMM_WORLD, &r->w.comm);
+    MPI_Comm_rank(r->w.comm, &r->w.rank);
+    MPI_Comm_size(r->w.comm, &r->w.size);
 
-    e = resolve(o, &cfg, &params, &def, err, sizeof(err));
-    watchdog_start(&wd, &cfg, w.rank, o->path);
-    wd_on = true;
+    e = resolve(o, &r->cfg, &r->params, &r->def, err, sizeof(err));
+    watchdog_start(&wd, &r->cfg, r->w.rank, o->path);
     if (!e && provided < MPI_THREAD_FUNNELED)
         e = "this MPI library does not support MPI_THREAD_FUNNELED";
-    MPI_Comm_size(w.comm, &w.size);
-    if (!info && !w.spawned && w.size == 1) {
+    if (!info && !r->w.spawned && r->w.size == 1) {
         /* Alone: make a temporary cluster, or say why not. */
         if (!e)
-            e = start_temporary(&cfg, argv, &w.comm, &ops, err,
+            e = start_temporary(&r->cfg, argv, &r->w.comm, &r->ops, err,
                                 sizeof(err));
         if (e) {
             log_error("%s", e);
-            goto out;
+            watchdog_stop(&wd);
+            return false;
         }
-        MPI_Comm_size(w.comm, &w.size);
-    } else if (!info && !w.spawned && !e) {
-        e = check_mpi_class(&cfg, w.size, w.rank, err, sizeof(err));
+        MPI_Comm_size(r->w.comm, &r->w.size);
+    } else if (!info && !r->w.spawned && !e) {
+        e = check_mpi_class(&r->cfg, r->w.size, r->w.rank, err, sizeof(err));
     }
-    if (!cluster_agree(w.comm, e))
-        goto out;
-    if (o->path && !cluster_agree_tasks(w.comm, o->path, &def_of, &ndefs))
-        goto out;
+    if (!cluster_agree(r->w.comm, e) ||
+        (o->path && !cluster_agree_tasks(r->w.comm, o->path, &r->def_of,
+                                         &r->ndefs))) {
+        watchdog_stop(&wd);
+        return false;
+    }
 
-    have_topo = topo_init(&tp) == 0;
-    if (!have_topo && w.rank == 1)
+    r->have_topo = topo_init(&r->tp) == 0;
+    if (!r->have_topo && r->w.rank == 1)
         log_msg(PD_WARNING, "pdask-mpi", "hwloc could not read the "
                 "topology: one executor thread per worker");
-    mine = cluster_size_threads(w.comm, (int)cfg.threads_per_worker,
-                                have_topo ? &tp : NULL, &first_core);
-    threads = pd__xcalloc((size_t)w.size, sizeof(int));
-    MPI_Gather(&mine, 1, MPI_INT, threads, 1, MPI_INT, 0, w.comm);
+    r->mine = cluster_size_threads(r->w.comm, (int)r->cfg.threads_per_worker,
+                                   r->have_topo ? &r->tp : NULL,
+                                   &r->first_core);
+    r->threads = pd__xcalloc((size_t)r->w.size, sizeof(int));
+    MPI_Gather(&r->mine, 1, MPI_INT, r->threads, 1, MPI_INT, 0, r->w.comm);
     watchdog_stop(&wd);
-    wd_on = false;
+    return true;
+}
 
-    if (info) {
-        int len = 0, place[2] = { first_core, have_topo ? tp.ncores : 1 };
-        int *places = pd__xcalloc((size_t)w.size * 2, sizeof(int));
-        int *firsts = pd__xcalloc((size_t)w.size, sizeof(int));
-        int *ncores = pd__xcalloc((size_t)w.size, sizeof(int));
-        MPI_Get_processor_name(name, &len);
-        hosts = pd__xcalloc((size_t)w.size, MPI_MAX_PROCESSOR_NAME);
-        MPI_Gather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, hosts,
-                   MPI_MAX_PROCESSOR_NAME, MPI_CHAR, 0, w.comm);
-        MPI_Gather(place, 2, MPI_INT, places, 2, MPI_INT, 0, w.comm);
-        for (int r = 0; r < w.size; r++) {
-            firsts[r] = places[2 * r];
-            ncores[r] = places[2 * r + 1];
-        }
-        if (w.rank == 0)
-            print_info(&w, &cfg, config_pick_file(o->config_file), threads,
-                       firsts, ncores, hosts, &tp, have_topo);
-        free(places);
-        free(firsts);
-        free(ncores);
-        code = 0;
-        goto out_topo;
+/* `pdask-mpi info`: gather hosts and binding, rank 0 prints. */
+static int show_info(struct run *r)
+{
+    int len = 0, place[2] = { r->first_core, r->have_topo ? r->tp.ncores : 1 };
+    int n = r->w.size, *places = pd__xcalloc((size_t)n * 2, sizeof(int));
+    int *firsts = pd__xcalloc((size_t)n, sizeof(int));
+    int *ncores = pd__xcalloc((size_t)n, sizeof(int));
+    char name[MPI_MAX_PROCESSOR_NAME] = "";
+    char *hosts = pd__xcalloc((size_t)n, MPI_MAX_PROCESSOR_NAME);
+
+    MPI_Get_processor_name(name, &len);
+    MPI_Gather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, hosts,
+               MPI_MAX_PROCESSOR_NAME, MPI_CHAR, 0, r->w.comm);
+    MPI_Gather(place, 2, MPI_INT, places, 2, MPI_INT, 0, r->w.comm);
+    for (int i = 0; i < n; i++) {
+        firsts[i] = places[2 * i];
+        ncores[i] = places[2 * i + 1];
     }
+    if (r->w.rank == 0)
+        print_info(&r->w, &r->cfg, config_pick_file(r->o->config_file),
+                   r->threads, firsts, ncores, hosts, &r->tp, r->have_topo);
+    free(places);
+    free(firsts);
+    free(ncores);
+    free(hosts);
+    return 0;
+}
 
-    if (w.rank == 0 && cfg.adapt_maximum > 0)
+/* Run the flow: rank 0 schedules, the others work. The exit code. */
+static int run_flow(struct run *r)
+{
+    struct comm c;
+    int code;
+
+    if (r->w.rank == 0 && r->cfg.adapt_maximum > 0)
         log_msg(PD_WARNING, "pdask-mpi", "adapt_kwargs (%s): adaptive "
                 "scaling is not available in this version; the cluster "
-                "keeps its %d workers", cfg.source[CFG_adapt_maximum],
-                w.size - 1);
-    comm_init(&c, w.comm);
-    if (w.rank == 0) {
+                "keeps its %d workers", r->cfg.source[CFG_adapt_maximum],
+                r->w.size - 1);
+    comm_init(&c, r->w.comm);
+    if (r->w.rank == 0) {
         struct pd_flow *f = pd__xmalloc(sizeof(*f));
-        struct sched_opts so = { threads, (int)cfg.prefetch };
+        struct sched_opts so = { r->threads, (int)r->cfg.prefetch };
         int from = 0;
         const char *key;
 
-        flow_init(f, def, cfg.name, &params, &c);
+        flow_init(f, r->def, r->cfg.name, &r->params, &c);
         code = sched_run(&c, f, &so);
-        while (code != EXIT_USAGE && (key = params_unused(&params, &from)))
+        while (code != EXIT_USAGE &&
+               (key = params_unused(&r->params, &from)))
             log_msg(PD_WARNING, f->name, "parameter '%s' was given but the "
                     "flow never read it: check its spelling", key);
         flow_destroy(f);
         free(f);
     } else {
+        struct worker_opts wo = { r->mine, r->def_of, r->ndefs,
+                                  r->have_topo ? &r->tp : NULL,
+                                  r->first_core };
         /* Task output reaches mpirun through a pipe: keep it in order
          * with the logs instead of in a 4 KiB block at exit. */
         setvbuf(stdout, NULL, _IOLBF, 0);
-        struct worker_opts wo = { mine, def_of, ndefs,
-                                  have_topo ? &tp : NULL, first_core };
         code = worker_run(&c, &wo);
     }
     comm_destroy(&c);
-out_topo:
-    if (have_topo)
-        topo_destroy(&tp);
-out:
-    if (wd_on)
-        watchdog_stop(&wd);
-    free(def_of);
-    free(threads);
-    free(hosts);
-    params_free(&params);
-    config_free(&cfg);
-    MPI_Comm_free(&w.comm);
-    if (ops && ops->close)
-        ops->close();
+    return code;
+}
+
+static int run(char **argv, const struct options *o)
+{
+    struct run r = { .o = o };
+    int code = EXIT_USAGE;
+
+    if (start(&r, argv))
+        code = strcmp(o->cmd, "info") == 0 ? show_info(&r) : run_flow(&r);
+    if (r.have_topo)
+        topo_destroy(&r.tp);
+    free(r.def_of);
+    free(r.threads);
+    params_free(&r.params);
+    config_free(&r.cfg);
+    MPI_Comm_free(&r.w.comm);
+    if (r.ops && r.ops->close)
+        r.ops->close();
     MPI_Finalize();
     /* Spawned workers leave the exit code to the flow's process. */
-    return w.spawned ? 0 : code;
+    return r.w.spawned ? 0 : code;
 }
 
 int main(int argc, char **argv)
@@ -611,5 +639,5 @@ int main(int argc, char **argv)
     }
     if (strcmp(o.cmd, "check") == 0)
         return check(&o);
-    return run(argc, argv, &o);
+    return run(argv, &o);
 }
