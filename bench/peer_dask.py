@@ -29,48 +29,7 @@ import warnings
 warnings.filterwarnings("ignore")
 os.environ.setdefault("PYTHONWARNINGS", "ignore")
 
-
-def noop(_):
-    return None
-
-
-def inc(x):
-    return x + 1
-
-
-def busy(ms, _i):
-    end = time.perf_counter() + ms * 1e-3
-    while time.perf_counter() < end:
-        pass
-    return None
-
-
-def sleepy(ms, _i):
-    time.sleep(ms * 1e-3)
-    return None
-
-
-def parse(argv):
-    opts = {"mode": None, "n": 10000, "ms": 1.0, "runs": 1, "secs": 8.0,
-            "workers": 2}
-    for a in argv:
-        if "=" in a:
-            k, v = a.split("=", 1)
-            if k not in opts or k == "mode":
-                raise SystemExit("peer_dask: unknown option " + a)
-            opts[k] = type(opts[k])(v)
-        elif opts["mode"] is None:
-            opts["mode"] = a
-        else:
-            raise SystemExit("peer_dask: unexpected argument " + a)
-    if opts["mode"] not in ("throughput", "chain", "busy", "sleep", "idle"):
-        raise SystemExit("peer_dask: MODE must be throughput, chain, busy, "
-                         "sleep or idle")
-    return opts
-
-
-def emit(line):
-    print(line, flush=True)
+from peer_common import busy, emit, inc, noop, parse, sleepy
 
 
 def run(client, o):
@@ -117,7 +76,7 @@ def run(client, o):
 def main():
     import logging
 
-    o = parse(sys.argv[1:])
+    o = parse(sys.argv[1:], "peer_dask", workers=2)
     from distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=o["workers"], threads_per_worker=1,

@@ -24,47 +24,7 @@ seconds=S"). The timed part excludes start-up and a short warm-up.
 import sys
 import time
 
-
-def noop(_):
-    return None
-
-
-def inc(x):
-    return x + 1
-
-
-def busy(ms):
-    end = time.perf_counter() + ms * 1e-3
-    while time.perf_counter() < end:
-        pass
-    return None
-
-
-def sleepy(ms):
-    time.sleep(ms * 1e-3)
-    return None
-
-
-def parse(argv):
-    opts = {"mode": None, "n": 10000, "ms": 1.0, "runs": 1, "secs": 8.0}
-    for a in argv:
-        if "=" in a:
-            k, v = a.split("=", 1)
-            if k not in opts or k == "mode":
-                raise SystemExit("peer_mpi4py: unknown option " + a)
-            opts[k] = type(opts[k])(v)
-        elif opts["mode"] is None:
-            opts["mode"] = a
-        else:
-            raise SystemExit("peer_mpi4py: unexpected argument " + a)
-    if opts["mode"] not in ("throughput", "chain", "busy", "sleep", "idle"):
-        raise SystemExit("peer_mpi4py: MODE must be throughput, chain, "
-                         "busy, sleep or idle")
-    return opts
-
-
-def emit(line):
-    print(line, flush=True)
+from peer_common import busy, emit, inc, noop, parse, sleepy
 
 
 def run(ex, nworkers, o):
@@ -106,7 +66,7 @@ def main():
 
     argv = sys.argv[1:]
     comm_mode = "--comm" in argv
-    o = parse([a for a in argv if a != "--comm"])
+    o = parse([a for a in argv if a != "--comm"], "peer_mpi4py")
     world = MPI.COMM_WORLD
     if comm_mode:
         from mpi4py.futures import MPICommExecutor

@@ -1,0 +1,50 @@
+"""Shared by the Python peers of bench/run.py: the task bodies, the
+MODE key=value command line, and the one output line per measurement."""
+
+import time
+
+MODES = ("throughput", "chain", "busy", "sleep", "idle")
+
+
+def noop(_):
+    return None
+
+
+def inc(x):
+    return x + 1
+
+
+def busy(ms, *_):
+    """Spin ms milliseconds on the clock: CPU work, not sleep."""
+    end = time.perf_counter() + ms * 1e-3
+    while time.perf_counter() < end:
+        pass
+    return None
+
+
+def sleepy(ms, *_):
+    time.sleep(ms * 1e-3)
+    return None
+
+
+def parse(argv, prog, **extra):
+    """MODE [key=value ...] into a dict; extra adds keys with defaults."""
+    opts = {"mode": None, "n": 10000, "ms": 1.0, "runs": 1, "secs": 8.0}
+    opts.update(extra)
+    for a in argv:
+        if "=" in a:
+            k, v = a.split("=", 1)
+            if k not in opts or k == "mode":
+                raise SystemExit("%s: unknown option %s" % (prog, a))
+            opts[k] = type(opts[k])(v)
+        elif opts["mode"] is None:
+            opts["mode"] = a
+        else:
+            raise SystemExit("%s: unexpected argument %s" % (prog, a))
+    if opts["mode"] not in MODES:
+        raise SystemExit("%s: MODE must be one of %s" % (prog, ", ".join(MODES)))
+    return opts
+
+
+def emit(line):
+    print(line, flush=True)
