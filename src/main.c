@@ -446,9 +446,10 @@ static void print_info(const struct world *w, const struct config *cfg,
         {
             char cores[256];
             core_list(firsts[r], threads[r], ncores[r], cores, sizeof(cores));
-            printf("  rank %d on %s: worker, %d thread%s on cores %s\n", r,
+            printf("  rank %d on %s: worker, %d thread%s on core%s %s\n", r,
                    hosts + (size_t)r * MPI_MAX_PROCESSOR_NAME, threads[r],
-                   threads[r] == 1 ? "" : "s", cores);
+                   threads[r] == 1 ? "" : "s", strpbrk(cores, ",-") ? "s" : "",
+                   cores);
         }
     }
     if (have_topo) {

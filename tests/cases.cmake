@@ -82,7 +82,7 @@ pd_expect(config.info_defaults LABEL mpi NP 3 ARGS info
 pd_expect(config.info_sizing_5 LABEL mpi NP 5 ARGS info
   MATCH "rank 4 on [^:]+: worker, 2 threads on cores 6-7")
 pd_expect(config.info_sizing_8 LABEL mpi NP 8 ARGS info
-  MATCH "rank 7 on [^:]+: worker, 1 thread on cores 6\n")
+  MATCH "rank 7 on [^:]+: worker, 1 thread on core 6\n")
 pd_expect(config.info_ini LABEL mpi NP 3 ARGS info -c ${INI}/good.ini
   MATCH "config file: .*good.ini"
         "rank 2 on [^:]+: worker, 3 threads on cores 3-5"
@@ -98,7 +98,7 @@ pd_expect(config.precedence_cli LABEL mpi NP 3
   ARGS info -c ${INI}/good.ini -t 1 --set client_kwargs.timeout=5 ${F}/settings.so
   MATCH "threads_per_worker += 1 +[(]--threads-per-worker[)]"
         "client_kwargs.timeout += 5 +[(]--set[)]"
-        "rank 2 on [^:]+: worker, 1 thread on cores 1\n")
+        "rank 2 on [^:]+: worker, 1 thread on core 1\n")
 pd_expect(config.env_file LABEL mpi NP 2 ARGS info
   ENV PDASK_CONFIG=${INI}/good.ini
   MATCH "config file: .*good.ini" "good.ini:6")
