@@ -172,3 +172,13 @@ pd_expect(config.run_name LABEL mpi NP 2 ARGS --set client_kwargs.name=nightly-4
   MATCH "nightly-42 | Finished in state Completed")
 pd_expect(bad.task_crashes LABEL mpi NP 3 RC 139 ARGS ${F}/crash.so
   MATCH "pdask-mpi: error: rank [12]: task run crash-0 crashed with SIGSEGV [(]segmentation fault[)]")
+
+# --- load: many runs, several executor threads (correctness, not timed) ---
+pd_expect(mpi.many_runs LABEL mpi NP 3
+  ARGS ${PROJECT_BINARY_DIR}/bench/flows/bench_empty.so n=200000
+  MATCH "BENCH tasks=200000" "Finished in state Completed: 200000 of 200000")
+pd_expect(mpi.threads_4 LABEL mpi NP 3 ARGS -t 4 ${F}/deps.so depth=200
+  MATCH "deps checks passed" "Finished in state Completed: 218 of 218")
+pd_expect(mpi.chain_short_runs LABEL mpi NP 4
+  ARGS ${PROJECT_BINARY_DIR}/bench/flows/bench_chain.so n=5000
+  MATCH "BENCH hops=5000" "Finished in state Completed: 5000 of 5000")
