@@ -1,6 +1,8 @@
 /*
- * comm.h - the only code that calls MPI point-to-point. Used by one thread
- * per process (the one that called MPI_Init): MPI_THREAD_FUNNELED.
+ * comm.h - the only code that calls MPI point-to-point once a run has
+ * started (cluster.c uses blocking collectives, and one send of an error
+ * message, during start-up only). Used by one thread per process, the one
+ * that called MPI_Init: MPI_THREAD_FUNNELED.
  *
  * Open MPI's blocking calls spin, and 8 ranks on 2 cores is the common case,
  * so nothing here blocks in MPI: the owner polls, and when nothing happens
