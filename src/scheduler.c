@@ -362,6 +362,49 @@ static void summary(struct sched *s, int code)
             state, ok, total, total - ok, pd__now() - s->t0);
 }
 
+/* Rounds until the flow has ended and nothing is left to do. */
+static void loop(struct sched *s)
+{
+    struct pd_flow *f = s->f;
+
+    for (;;) {
+        /* Read flow_done first: once it is set, every request and report
+         * the flow depends on has been handled by the rounds before. */
+        bool done = atomic_load(&f->flow_done) && s->fetches == 0;
+        int busy = take_requests(s);
+        busy += poll_messages(s);
+        busy += dispatch(s);
+        busy += send_frees(s);
+        busy += comm_progress(s->c);
+        log_bad(s);
+        if (busy) {
+            flow_notify(f);
+            comm_busy(s->c);
+        } else if (done) {
+            return;
+        } else {
+            comm_idle(s->c, s->recent_s, MAX_SLEEP_S);
+        }
+    }
+}
+
+/* The exit code of the ended flow run, with its last log lines. */
+static int outcome(struct sched *s)
+{
+    struct pd_flow *f = s->f;
+    int code;
+
+    if (f->usage_error) {
+        log_error("%s", f->params->st->error);
+        return 2;
+    }
+    code = f->flow_rc != 0 || atomic_load(&f->g.nfailed) ? 1 : 0;
+    if (f->flow_rc != 0)
+        log_msg(PD_ERROR, f->name, "flow function returned %d", f->flow_rc);
+    summary(s, code);
+    return code;
+}
+
 int sched_run(struct comm *c, struct pd_flow *f, const struct sched_opts *o)
 {
     struct sched s = { .c = c, .f = f, .g = &f->g, .prefetch = o->prefetch };
@@ -381,42 +424,15 @@ int sched_run(struct comm *c, struct pd_flow *f, const struct sched_opts *o)
     log_msg(PD_INFO, f->name, "Beginning flow run with %d workers",
             c->size - 1);
     if (pthread_create(&flow_thread, NULL, flow_thread_main, f) != 0) {
-        log_error("cannot start the flow thread");
-        return 2;
-    }
-    for (;;) {
-        /* Read flow_done first: once it is set, every request and report
-         * the flow depends on has been handled by the rounds before. */
-        bool done = atomic_load(&f->flow_done) && s.fetches == 0;
-        int busy = take_requests(&s);
-        busy += poll_messages(&s);
-        busy += dispatch(&s);
-        busy += send_frees(&s);
-        busy += comm_progress(c);
-        log_bad(&s);
-        if (busy) {
-            flow_notify(f);
-            comm_busy(c);
-        } else if (done) {
-            break;
-        } else {
-            comm_idle(c, s.recent_s, MAX_SLEEP_S);
-        }
-    }
-    pthread_join(flow_thread, NULL);
-
-    if (f->usage_error)
+        log_error("cannot start the flow thread: out of threads or memory");
         code = 2;
-    else
-        code = f->flow_rc != 0 || atomic_load(&f->g.nfailed) ? 1 : 0;
-    if (f->usage_error)
-        log_error("%s", f->params->st->error);
-    else if (f->flow_rc != 0)
-        log_msg(PD_ERROR, f->name, "flow function returned %d",
-                f->flow_rc);
-    if (!f->usage_error)
-        summary(&s, code);
+    } else {
+        loop(&s);
+        pthread_join(flow_thread, NULL);
+        code = outcome(&s);
+    }
 
+    /* Workers wait for this whatever happened: never leave them hanging. */
     for (int w = 1; w < c->size; w++) {
         struct buf b = { 0 };
         buf_u32(&b, 0);

@@ -73,6 +73,7 @@ struct worker {
     struct batch *fetch;    /* TAG_FETCH requests being built, by rank */
     int next_core;          /* binding cursor for executors */
     double recent_s;        /* mean run time of recent runs */
+    int nthreads;           /* executors running */
     pthread_mutex_t bind_mu;
 };
 
@@ -489,8 +490,8 @@ static void on_tasks(struct worker *wk, uint8_t *data, size_t len)
         }
         /* A lone short run (a chain's next link) costs less here than the
          * wake-up of an executor; not one whose retries would sleep. */
-        if (n == 1 && (pt.flags & TASK_SHORT) &&
-            loader_task((int)t->def)->retries == 0) {
+        if ((n == 1 && (pt.flags & TASK_SHORT) &&
+             loader_task((int)t->def)->retries == 0) || !wk->nthreads) {
             run_task(wk, t);
             ended_local(wk, t);
             continue;
@@ -557,10 +558,14 @@ static void on_data(struct worker *wk, int src, struct rd *r)
         }
         if (t->nwait > 0)
             continue;
-        if (t->message)
+        if (t->message) {
             fail_local(wk, t, t->message);
-        else
+        } else if (!wk->nthreads) {
+            run_task(wk, t);
+            ended_local(wk, t);
+        } else {
             queue_push(&wk->ready, t, t, 1);
+        }
     }
 }
 
@@ -670,8 +675,16 @@ int worker_run(struct comm *c, const struct worker_opts *o)
     pthread_mutex_init(&wk.bind_mu, NULL);
     wk.data = pd__xcalloc((size_t)c->size, sizeof(*wk.data));
     wk.fetch = pd__xcalloc((size_t)c->size, sizeof(*wk.fetch));
-    for (int i = 0; i < o->threads; i++)
-        pthread_create(&th[i], NULL, executor_main, &wk);
+    for (int i = 0; i < o->threads; i++) {
+        if (pthread_create(&th[i], NULL, executor_main, &wk) != 0)
+            break;
+        wk.nthreads++;
+    }
+    if (wk.nthreads < o->threads)
+        log_msg(PD_WARNING, "pdask-mpi", "rank %d: started %d of %d executor "
+                "threads (out of threads or memory)%s", c->rank, wk.nthreads,
+                o->threads, wk.nthreads ? "" : "; running tasks on the comm "
+                "thread");
 
     while (running) {
         int src, tag, got = 0, busy;
@@ -696,7 +709,7 @@ int worker_run(struct comm *c, const struct worker_opts *o)
     wk.ready.stopping = true;
     pthread_cond_broadcast(&wk.ready.cv);
     pthread_mutex_unlock(&wk.ready.mu);
-    for (int i = 0; i < o->threads; i++)
+    for (int i = 0; i < wk.nthreads; i++)
         pthread_join(th[i], NULL);
     comm_flush(c);
 
