@@ -1,0 +1,63 @@
+#!/bin/bash
+# slurm.sh PDASK_MPI FLOWS_DIR EXAMPLES_DIR - submits jobscripts/pdask-mpi.sbatch
+# to a private single-node SLURM (../shared/slurm) and checks the jobs' exit
+# codes and output: a flow that completes (0), one with failed task runs
+# (1), a bad parameter (2). Prints "N passed, M failed"; 77 (skipped)
+# without root, ../shared/slurm, or a SLURM that starts.
+set -uo pipefail
+PD=$1 FLOWS=$2 EX=$3
+HERE=$(cd "$(dirname "$0")" && pwd)
+SLURM=${SLURM_DIR:-$(cd "$HERE/../../shared/slurm" 2>/dev/null && pwd)}
+JOB=$HERE/../jobscripts/pdask-mpi.sbatch
+ST=$(mktemp -d /tmp/pdask-slurm.XXXXXX)
+pass=0 fail=0
+ok()  { echo "PASS: $*"; pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+
+if [ ! -f "$SLURM/start-local-slurm.sh" ] || [ "$(id -u)" != 0 ]; then
+    echo "skipped: needs root and ../shared/slurm beside the project (or SLURM_DIR)"
+    exit 77
+fi
+cleanup() { bash "$SLURM/stop-local-slurm.sh" "$ST" >/dev/null 2>&1; rm -rf "$ST"; }
+trap cleanup EXIT
+if ! bash "$SLURM/start-local-slurm.sh" "$ST" >"$ST.log" 2>&1; then
+    tail -5 "$ST.log"
+    echo "skipped: the local SLURM did not start"
+    exit 77
+fi
+source "$ST/env.sh"
+cd "$ST"
+
+# submit NAME TASKS ARGS...: runs the job script, leaves its output in NAME.out
+submit() {
+    local name=$1 n=$2
+    shift 2
+    PDASK_MPI=$PD LOCAL_SLURM_WAIT_TIMEOUT=120 \
+        bash "$SLURM/sbatch-wait.sh" --ntasks="$n" --output="$ST/$name.out" \
+        --export=ALL "$JOB" "$@" 2>/dev/null
+}
+
+submit ok 4 "$EX/count_to.so" highest_number=6; rc=$?
+if [ $rc = 0 ] && grep -q "Beginning flow run with 3 workers" ok.out &&
+   grep -q "Finished in state Completed: 6 of 6" ok.out; then
+    ok "count_to on 4 SLURM tasks"
+else
+    bad "count_to on 4 SLURM tasks (job exit $rc)"; tail -5 ok.out
+fi
+
+submit failed 3 "$FLOWS/fail.so"; rc=$?
+if [ $rc = 1 ] && grep -q "fail checks passed" failed.out; then
+    ok "failed task runs give job exit code 1"
+else
+    bad "failed task runs (job exit $rc, want 1)"; tail -5 failed.out
+fi
+
+submit usage 2 "$EX/count_to.so" highest_number=ten; rc=$?
+if [ $rc = 2 ] && grep -q "parameter highest_number=ten: not an integer" usage.out; then
+    ok "a bad parameter gives job exit code 2"
+else
+    bad "bad parameter (job exit $rc, want 2)"; tail -5 usage.out
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
