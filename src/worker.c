@@ -1,9 +1,10 @@
 /* worker.c - see worker.h.
  *
  * The comm thread unpacks task runs, resolves their inputs (local store, or
- * fetched from the rank holding them), queues them for the executors, and
- * batches what they finish into one TAG_DONE per round. Executors sleep on
- * a condition variable when there is nothing to run. */
+ * fetched from the rank holding them), queues them for the executors (or
+ * runs a lone short one itself), and batches what ends into one TAG_DONE
+ * per round. Executors sleep on a condition variable when there is nothing
+ * to run. */
 #include "worker.h"
 
 #include <assert.h>
