@@ -48,3 +48,21 @@ def parse(argv, prog, **extra):
 
 def emit(line):
     print(line, flush=True)
+
+
+def measure(o, nworkers, one_run, between=None):
+    """Time one_run(mode, n) o["runs"] times, one BENCH line each, calling
+    between() between runs; in idle mode print READY and sleep instead."""
+    mode, n = o["mode"], o["n"]
+    if mode == "idle":
+        emit("READY workers=%d" % nworkers)
+        time.sleep(o["secs"])
+        return
+    for run_no in range(o["runs"]):
+        t0 = time.perf_counter()
+        one_run(mode, n)
+        dt = time.perf_counter() - t0
+        what = "hops" if mode == "chain" else "tasks"
+        emit("BENCH %s=%d seconds=%.6f workers=%d" % (what, n, dt, nworkers))
+        if between and run_no + 1 < o["runs"]:
+            between()

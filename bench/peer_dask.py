@@ -29,7 +29,7 @@ import warnings
 warnings.filterwarnings("ignore")
 os.environ.setdefault("PYTHONWARNINGS", "ignore")
 
-from peer_common import busy, emit, inc, noop, parse, sleepy
+from peer_common import busy, inc, measure, noop, parse, sleepy
 
 
 def run(client, o):
@@ -39,13 +39,9 @@ def run(client, o):
     client.wait_for_workers(nworkers)
     # Warm-up: every worker has run a task before timing starts.
     wait(client.map(noop, range(4 * nworkers), pure=False))
-    mode, n = o["mode"], o["n"]
-    if mode == "idle":
-        emit("READY workers=%d" % nworkers)
-        time.sleep(o["secs"])
-        return
-    for run_no in range(o["runs"]):
-        t0 = time.perf_counter()
+    held = []
+
+    def one_run(mode, n):
         if mode == "throughput":
             futs = client.map(noop, range(n), pure=False)
             wait(futs)
@@ -61,16 +57,16 @@ def run(client, o):
             fn = busy if mode == "busy" else sleepy
             futs = client.map(fn, [o["ms"]] * n, range(n), pure=False)
             wait(futs)
-        dt = time.perf_counter() - t0
-        what = "hops" if mode == "chain" else "tasks"
-        emit("BENCH %s=%d seconds=%.6f workers=%d" % (what, n, dt, nworkers))
-        if run_no + 1 < o["runs"]:
-            # Let the scheduler forget this run before the next one starts
-            # (after the last run, closing the cluster is much faster than
-            # releasing every future one by one).
-            del futs
-            f = None
-            time.sleep(0.5)
+        held[:] = futs
+
+    def between():
+        # Let the scheduler forget this run before the next one starts
+        # (after the last run, closing the cluster is much faster than
+        # releasing every future one by one).
+        del held[:]
+        time.sleep(0.5)
+
+    measure(o, nworkers, one_run, between)
 
 
 def main():

@@ -22,9 +22,8 @@ seconds=S"). The timed part excludes start-up and a short warm-up.
 """
 
 import sys
-import time
 
-from peer_common import busy, emit, inc, noop, parse, sleepy
+from peer_common import busy, inc, measure, noop, parse, sleepy
 
 
 def run(ex, nworkers, o):
@@ -32,13 +31,8 @@ def run(ex, nworkers, o):
     # Warm-up: make sure every worker is up and has served a task.
     for _ in ex.map(noop, range(4 * nworkers)):
         pass
-    mode, n = o["mode"], o["n"]
-    if mode == "idle":
-        emit("READY workers=%d" % nworkers)
-        time.sleep(o["secs"])
-        return
-    for _ in range(o["runs"]):
-        t0 = time.perf_counter()
+
+    def one_run(mode, n):
         if mode == "throughput":
             # The fast path: map() submits one task per item (chunksize=1,
             # the same granularity as the other runners) and yields results.
@@ -50,15 +44,12 @@ def run(ex, nworkers, o):
                 x = ex.submit(inc, x).result()
             if x != n:
                 raise SystemExit("peer_mpi4py: chain gave %d" % x)
-        elif mode == "busy":
-            for _ in ex.map(busy, [o["ms"]] * n):
-                pass
         else:
-            for _ in ex.map(sleepy, [o["ms"]] * n):
+            for _ in ex.map(busy if mode == "busy" else sleepy,
+                            [o["ms"]] * n):
                 pass
-        dt = time.perf_counter() - t0
-        what = "hops" if mode == "chain" else "tasks"
-        emit("BENCH %s=%d seconds=%.6f workers=%d" % (what, n, dt, nworkers))
+
+    measure(o, nworkers, one_run)
 
 
 def main():
