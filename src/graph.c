@@ -15,7 +15,7 @@
 #define CHUNK (1u << CHUNK_BITS)
 #define MAX_CHUNKS (1u << 18) /* 2^30 task runs a flow */
 
-enum { RUN_LINKED = 1 << 5 }; /* holds a reference on each upstream */
+enum { RUN_LINKED = 1 << 3 }; /* holds a reference on each upstream */
 
 void graph_init(struct graph *g, int ntasks)
 {
@@ -95,15 +95,11 @@ struct pd_future *graph_peek(struct graph *g)
 
 struct pd_future *graph_pop(struct graph *g)
 {
-    struct pd_future *t = ready_pop(&g->ready);
-    if (t)
-        t->flags &= ~RUN_QUEUED;
-    return t;
+    return ready_pop(&g->ready);
 }
 
 static void queue(struct graph *g, struct pd_future *t)
 {
-    t->flags |= RUN_QUEUED;
     ready_push(&g->ready, t);
 }
 

@@ -18,9 +18,7 @@
 enum {
     RUN_HAS_DEPS = 1 << 0,  /* args hold WIRE_FUTURE references */
     RUN_FLOW_HOLDS = 1 << 1, /* the flow may still ask for the result */
-    RUN_FETCHING = 1 << 2,  /* a TAG_FETCH for the result is out */
-    RUN_BAD = 1 << 3,       /* failed at submit: never dispatched */
-    RUN_QUEUED = 1 << 4,    /* in the ready queue */
+    RUN_BAD = 1 << 2,       /* failed at submit: never dispatched */
 };
 
 /* A task run; pd_future is this record. */

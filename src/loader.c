@@ -206,11 +206,3 @@ const struct pd_flow_def *loader_find_flow(const char *path, const char *name,
                  path, reg.nflows, path);
     return NULL;
 }
-
-void loader_reset(void)
-{
-    free(reg.tasks);
-    free(reg.flows);
-    free(reg.slots);
-    memset(&reg, 0, sizeof(reg));
-}

@@ -23,7 +23,4 @@ const struct pd_flow_def *loader_flow(int index);
 const struct pd_flow_def *loader_find_flow(const char *path, const char *name,
                                            char *err, size_t errlen);
 
-/* Forget everything loaded (tests). */
-void loader_reset(void);
-
 #endif

@@ -172,18 +172,6 @@ int proto_get_value(struct rd *r, pd_value *v, uint64_t *id, int32_t *rank)
     return r->bad ? PD_EINVAL : 0;
 }
 
-size_t proto_value_len(const uint8_t *p, const uint8_t *end)
-{
-    struct rd r = rd_init(p, (size_t)(end - p));
-    pd_value v;
-    uint64_t id;
-    int32_t rank;
-
-    if (proto_get_value(&r, &v, &id, &rank) != 0)
-        return 0;
-    return (size_t)(r.p - p);
-}
-
 void proto_begin(struct buf *b)
 {
     b->len = 0;

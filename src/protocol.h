@@ -133,7 +133,4 @@ struct proto_data {
 void proto_put_data(struct buf *b, const struct proto_data *d);
 int proto_get_data(struct rd *r, struct proto_data *d);
 
-/* Packed size of one value starting at p (p..end), or 0 if malformed. */
-size_t proto_value_len(const uint8_t *p, const uint8_t *end);
-
 #endif
