@@ -87,12 +87,12 @@ static void on_done(struct sched *s, int src, struct rd *r)
         s->w[src].inflight--;
         t->size = d.size;
         t->attempts = d.attempts;
+        double took = d.runtime_us * 1e-6;
         if (t->def < (uint32_t)loader_ntasks()) {
             double *a = &s->avg_s[t->def];
-            *a = *a < 0 ? d.runtime_us * 1e-6
-                        : 0.9 * *a + 0.1 * d.runtime_us * 1e-6;
+            *a = *a < 0 ? took : pd__ema(*a, took);
         }
-        s->recent_s = 0.9 * s->recent_s + 0.1 * d.runtime_us * 1e-6;
+        s->recent_s = pd__ema(s->recent_s, took);
         if (log_enabled(PD_DEBUG) && d.state == PD_COMPLETED)
             log_msg(PD_DEBUG, run_name(t), "Finished in state Completed() "
                     "on rank %d in %.6f s", src, d.runtime_us * 1e-6);

@@ -27,6 +27,12 @@ static inline double pd__now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* Exponential moving average of recent run times: weight 0.1 on x. */
+static inline double pd__ema(double avg, double x)
+{
+    return 0.9 * avg + 0.1 * x;
+}
+
 /* Sleep for s seconds (no-op for s <= 0), resuming after signals. */
 void pd__sleep(double s);
 

@@ -404,6 +404,13 @@ static void ended_local(struct worker *wk, struct wtask *t)
     wk->local = t;
 }
 
+/* Run t on the comm thread itself: a lone short run, or no executors. */
+static void run_here(struct worker *wk, struct wtask *t)
+{
+    run_task(wk, t);
+    ended_local(wk, t);
+}
+
 /* End t on the comm thread without running it. */
 static void fail_local(struct worker *wk, struct wtask *t, const char *msg)
 {
@@ -493,8 +500,7 @@ static void on_tasks(struct worker *wk, uint8_t *data, size_t len)
          * wake-up of an executor; not one whose retries would sleep. */
         if ((n == 1 && (pt.flags & TASK_SHORT) &&
              loader_task((int)t->def)->retries == 0) || !wk->nthreads) {
-            run_task(wk, t);
-            ended_local(wk, t);
+            run_here(wk, t);
             continue;
         }
         if (tail)
@@ -562,8 +568,7 @@ static void on_data(struct worker *wk, int src, struct rd *r)
         if (t->message) {
             fail_local(wk, t, t->message);
         } else if (!wk->nthreads) {
-            run_task(wk, t);
-            ended_local(wk, t);
+            run_here(wk, t);
         } else {
             queue_push(&wk->ready, t, t, 1);
         }
@@ -615,7 +620,7 @@ static int drain_done(struct worker *wk)
             }
         }
         proto_put_done(&b, &d);
-        wk->recent_s = 0.9 * wk->recent_s + 0.1 * t->runtime_us * 1e-6;
+        wk->recent_s = pd__ema(wk->recent_s, t->runtime_us * 1e-6);
         n++;
         free_task(t);
     }
