@@ -23,32 +23,33 @@ bash "$NETNS/start-hosts.sh" 3 "$ST" >/dev/null || { echo "start-hosts failed"; 
 MR=$ST/mpirun-hosts
 SYN="pack:1 core:4 pu:1"
 run() { timeout 120 "$MR" -x HWLOC_SYNTHETIC="$SYN" "$@" 2>&1; }
+# expect NAME REGEX...: pass when $out matches every REGEX.
+expect() {
+    local name=$1 re
+    shift
+    for re in "$@"; do
+        if ! echo "$out" | grep -q "$re"; then
+            bad "$name: no line matches '$re'"; echo "$out" | tail -20
+            return
+        fi
+    done
+    ok "$name"
+}
 
 # 1. Per-node sizing: 6 ranks by node over 3 hosts; rank 0 (scheduler) and
 # worker 3 share pdh1, so worker 3 gets all 4 cores; the other hosts have
 # two workers each, 2 threads apiece.
 out=$(run -n 6 --map-by node "$PD" info)
 echo "$out" | grep -E "rank|world"
-if echo "$out" | grep -q "rank 3 on pdh1: worker, 4 threads" &&
-   echo "$out" | grep -q "rank 1 on pdh2: worker, 2 threads" &&
-   echo "$out" | grep -q "rank 5 on pdh3: worker, 2 threads"; then
-    ok "hwloc sizing per node"
-else
-    bad "hwloc sizing per node"
-fi
+expect "hwloc sizing per node" "rank 3 on pdh1: worker, 4 threads" \
+    "rank 1 on pdh2: worker, 2 threads" "rank 5 on pdh3: worker, 2 threads"
 
 # 2. A flow whose task runs land on every host and whose big result, made
 # on one host, is read on the others and on rank 0.
 out=$(run -n 4 --map-by node "$PD" "$FLOWS/hosts.so" n=24)
 echo "$out" | grep -E "hosts|Finished"
-if echo "$out" | grep -q "hosts checks passed" &&
-   echo "$out" | grep -q "ran on hosts .*pdh2" &&
-   echo "$out" | grep -q "ran on hosts .*pdh3" &&
-   echo "$out" | grep -q "Finished in state Completed"; then
-    ok "results cross hosts"
-else
-    bad "results cross hosts"; echo "$out" | tail -20
-fi
+expect "results cross hosts" "hosts checks passed" "ran on hosts .*pdh2" \
+    "ran on hosts .*pdh3" "Finished in state Completed"
 
 # 3. A temporary cluster: pdask-mpi alone (on pdh1, the first host of the
 # hostfile) spawns its workers onto pdh2 and pdh3 with the hosts_spawn
@@ -57,13 +58,9 @@ out=$(PDASK_HOSTS=pdh2,pdh3 run -x PDASK_HOSTS -n 1 "$PD" \
       --cluster-class "$EX/plugins/hosts_spawn.so:pd_cluster" -n 2 \
       "$FLOWS/hosts.so" n=8)
 echo "$out" | grep -E "Creating|hosts|Finished"
-if echo "$out" | grep -q "Beginning flow run with 2 workers" &&
-   echo "$out" | grep -q "ran on hosts ,pdh[23],pdh[23]," &&
-   echo "$out" | grep -q "hosts checks passed"; then
-    ok "temporary cluster spawned onto other hosts"
-else
-    bad "temporary cluster spawned onto other hosts"; echo "$out" | tail -20
-fi
+expect "temporary cluster spawned onto other hosts" \
+    "Beginning flow run with 2 workers" "ran on hosts ,pdh[23],pdh[23]," \
+    "hosts checks passed"
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
