@@ -42,8 +42,8 @@ bool cluster_agree(MPI_Comm comm, const char *err)
     return false;
 }
 
-bool cluster_agree_tasks(MPI_Comm comm, const char *path, int **def_of,
-                         int *ndefs)
+bool cluster_agree_tasks(MPI_Comm comm, const struct module *m,
+                         const char *path, int **def_of, int *ndefs)
 {
     struct buf b = { 0 };
     int len = 0, n, rank;
@@ -52,9 +52,9 @@ bool cluster_agree_tasks(MPI_Comm comm, const char *path, int **def_of,
 
     MPI_Comm_rank(comm, &rank);
     if (rank == 0) {
-        buf_u32(&b, (uint32_t)loader_ntasks());
-        for (int i = 0; i < loader_ntasks(); i++)
-            buf_str(&b, loader_task(i)->name);
+        buf_u32(&b, (uint32_t)m->ntasks);
+        for (int i = 0; i < m->ntasks; i++)
+            buf_str(&b, m->tasks[i]->name);
         len = (int)b.len;
     }
     MPI_Bcast(&len, 1, MPI_INT, 0, comm);
@@ -67,7 +67,7 @@ bool cluster_agree_tasks(MPI_Comm comm, const char *path, int **def_of,
     *ndefs = n;
     for (int i = 0; i < n; i++) {
         const char *name = rd_str(&r);
-        (*def_of)[i] = name ? loader_task_by_name(name) : -1;
+        (*def_of)[i] = name ? loader_task_by_name(m, name) : -1;
         if ((*def_of)[i] < 0 && !e) {
             snprintf(err, sizeof(err), "task '%s' is declared in %s on rank "
                      "0 but not here: every rank must load the same flow "
@@ -76,10 +76,10 @@ bool cluster_agree_tasks(MPI_Comm comm, const char *path, int **def_of,
             e = err;
         }
     }
-    if (!e && rank != 0 && loader_ntasks() != n) {
+    if (!e && rank != 0 && m->ntasks != n) {
         snprintf(err, sizeof(err), "%s declares %d tasks here but %d on "
                  "rank 0: every rank must load the same flow file", path,
-                 loader_ntasks(), n);
+                 m->ntasks, n);
         e = err;
     }
     buf_free(&b);
@@ -94,6 +94,7 @@ MPI_Comm cluster_join_parent(void)
     if (parent == MPI_COMM_NULL)
         return MPI_COMM_NULL;
     MPI_Intercomm_merge(parent, 1, &merged);
+    MPI_Comm_free(&parent);
     return merged;
 }
 
@@ -140,6 +141,7 @@ int cluster_spawn(int n, char **argv, MPI_Comm *out, char *err,
         return -1;
     }
     MPI_Intercomm_merge(inter, 0, out);
+    MPI_Comm_free(&inter);
     return 0;
 }
 

@@ -20,8 +20,9 @@ bool cluster_agree(MPI_Comm comm, const char *err);
 
 /* Rank 0's task table against each rank's registry: def_of maps rank 0's
  * task index to the local one. Collective; false after reporting. */
-bool cluster_agree_tasks(MPI_Comm comm, const char *path, int **def_of,
-                         int *ndefs);
+struct module;
+bool cluster_agree_tasks(MPI_Comm comm, const struct module *m,
+                         const char *path, int **def_of, int *ndefs);
 
 /* The communicator of a spawned worker: merged with its parent, or
  * MPI_COMM_NULL when this process was not spawned. */

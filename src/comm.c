@@ -1,6 +1,8 @@
 /* comm.c - see comm.h. */
 #include "comm.h"
 
+#include <assert.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +22,8 @@ void comm_init(struct comm *c, MPI_Comm comm)
     pthread_condattr_t ca;
 
     memset(c, 0, sizeof(*c));
-    c->comm = comm;
+    comm_add(c, comm);
     MPI_Comm_rank(comm, &c->rank);
-    MPI_Comm_size(comm, &c->size);
     pthread_mutex_init(&c->mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -33,10 +34,21 @@ void comm_init(struct comm *c, MPI_Comm comm)
     prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 }
 
+int comm_add(struct comm *c, MPI_Comm comm)
+{
+    if (c->neps == c->epcap) {
+        c->epcap = c->epcap ? c->epcap * 2 : 4;
+        c->eps = pd__xrealloc(c->eps, sizeof(*c->eps) * (size_t)c->epcap);
+    }
+    c->eps[c->neps] = comm;
+    return c->neps++;
+}
+
 void comm_destroy(struct comm *c)
 {
     for (int i = 0; i < c->nsend; i++)
         free(c->bufs[i]);
+    free(c->eps);
     free(c->reqs);
     free(c->bufs);
     pthread_mutex_destroy(&c->mu);
@@ -54,27 +66,39 @@ const char *comm_strerror(int err, char *buf, size_t n)
     return buf;
 }
 
-void comm_send(struct comm *c, int dest, int tag, struct buf *b)
+void comm_send(struct comm *c, struct peer to, int tag, struct buf *b)
 {
+    assert(b->len <= INT_MAX && to.ep >= 0 && to.ep < c->neps);
     if (c->nsend == c->sendcap) {
         c->sendcap = c->sendcap ? c->sendcap * 2 : 16;
         c->reqs = pd__xrealloc(c->reqs, sizeof(*c->reqs) * c->sendcap);
         c->bufs = pd__xrealloc(c->bufs, sizeof(*c->bufs) * c->sendcap);
     }
-    MPI_Isend(b->data, (int)b->len, MPI_BYTE, dest, tag, c->comm,
+    MPI_Isend(b->data, (int)b->len, MPI_BYTE, to.rank, tag, c->eps[to.ep],
               &c->reqs[c->nsend]);
     c->bufs[c->nsend++] = b->data;
     b->data = NULL;
     b->len = b->cap = 0;
 }
 
-void comm_send_batch(struct comm *c, int dest, int tag, struct batch *bt)
+void comm_send_batch(struct comm *c, struct peer to, int tag,
+                     struct batch *bt)
 {
     if (!bt->n)
         return;
     proto_set_count(&bt->b, bt->n);
-    comm_send(c, dest, tag, &bt->b);
+    comm_send(c, to, tag, &bt->b);
     bt->n = 0;
+}
+
+struct buf *comm_batch_add(struct comm *c, struct peer to, int tag,
+                           struct batch *bt, size_t need)
+{
+    if (bt->n && bt->b.len + need > PROTO_MAX_MSG)
+        comm_send_batch(c, to, tag, bt);
+    if (bt->n++ == 0)
+        proto_begin(&bt->b);
+    return &bt->b;
 }
 
 bool comm_progress(struct comm *c)
@@ -96,23 +120,31 @@ bool comm_progress(struct comm *c)
     return done > 0;
 }
 
-bool comm_recv(struct comm *c, int *src, int *tag, uint8_t **data,
+bool comm_recv(struct comm *c, struct peer *from, int *tag, uint8_t **data,
                size_t *len)
 {
+    MPI_Message msg;
     MPI_Status st;
     int flag = 0, count = 0;
 
-    MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, c->comm, &flag, &st);
-    if (!flag)
-        return false;
-    MPI_Get_count(&st, MPI_BYTE, &count);
-    *data = pd__xmalloc((size_t)count);
-    MPI_Recv(*data, count, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, c->comm,
-             MPI_STATUS_IGNORE);
-    *src = st.MPI_SOURCE;
-    *tag = st.MPI_TAG;
-    *len = (size_t)count;
-    return true;
+    /* Matched probes: the message probed is the one received. */
+    for (int i = 0; i < c->neps; i++) {
+        int ep = (c->next_ep + i) % c->neps;
+        MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, c->eps[ep], &flag, &msg,
+                    &st);
+        if (!flag)
+            continue;
+        c->next_ep = (ep + 1) % c->neps;
+        MPI_Get_count(&st, MPI_BYTE, &count);
+        *data = pd__xmalloc(count > 0 ? (size_t)count : 1);
+        MPI_Mrecv(*data, count, MPI_BYTE, &msg, MPI_STATUS_IGNORE);
+        from->ep = ep;
+        from->rank = st.MPI_SOURCE;
+        *tag = st.MPI_TAG;
+        *len = (size_t)count;
+        return true;
+    }
+    return false;
 }
 
 void comm_busy(struct comm *c)
@@ -134,8 +166,6 @@ void comm_idle(struct comm *c, double expect_s, double max_sleep_s)
     /* Sleep a quarter of the time we have been idle: quick to answer a
      * burst, nearly free when nothing happens for long. */
     wait = (now - c->idle_since) / 4;
-    if (wait < expect_s / 4)
-        wait = expect_s / 4;
     if (wait < MIN_SLEEP_S)
         wait = MIN_SLEEP_S;
     if (wait > max_sleep_s)

@@ -21,8 +21,11 @@
 #include "protocol.h"
 
 struct comm {
-    MPI_Comm comm;
-    int rank, size;
+    MPI_Comm *eps;            /* endpoints: the job's communicator first,
+                                 then one per group of spawned workers */
+    int neps, epcap;
+    int rank;                 /* this process's rank on endpoint 0 */
+    int next_ep;              /* endpoint probed first next time */
     MPI_Request *reqs;        /* sends in flight */
     uint8_t **bufs;           /* their buffers, freed when they complete */
     int nsend, sendcap;
@@ -32,8 +35,12 @@ struct comm {
     bool sleeping, kicked;
 };
 
+/* comm becomes endpoint 0. Endpoints stay their owner's to free. */
 void comm_init(struct comm *c, MPI_Comm comm);
 void comm_destroy(struct comm *c);
+
+/* Serve one more communicator; returns its endpoint number. */
+int comm_add(struct comm *c, MPI_Comm comm);
 
 /* A message being built for one rank: a count header, then entries. */
 struct batch {
@@ -41,23 +48,27 @@ struct batch {
     uint32_t n;       /* entries so far; 0 = nothing to send */
 };
 
-/* The buffer to append one more entry to (the header is written first). */
-static inline struct buf *batch_add(struct batch *bt)
-{
-    if (bt->n++ == 0)
-        proto_begin(&bt->b);
-    return &bt->b;
-}
+/* Where a batch goes. */
+struct peer {
+    int ep, rank;
+};
 
-/* Send the batch to dest with tag if it has entries, and empty it. */
-void comm_send_batch(struct comm *c, int dest, int tag, struct batch *bt);
+/* The buffer to append one more entry of about `need` bytes to (the header
+ * is written first). A batch that would pass PROTO_MAX_MSG is sent first,
+ * so no message outgrows an MPI count. */
+struct buf *comm_batch_add(struct comm *c, struct peer to, int tag,
+                           struct batch *bt, size_t need);
 
-/* Send b's bytes to dest; comm takes b's buffer and leaves b empty. */
-void comm_send(struct comm *c, int dest, int tag, struct buf *b);
+/* Send the batch to `to` with tag if it has entries, and empty it. */
+void comm_send_batch(struct comm *c, struct peer to, int tag,
+                     struct batch *bt);
+
+/* Send b's bytes; comm takes b's buffer and leaves b empty. */
+void comm_send(struct comm *c, struct peer to, int tag, struct buf *b);
 
 /* Receive one waiting message, if any: *data is malloc'd for the caller to
  * free. Returns false when nothing is waiting. */
-bool comm_recv(struct comm *c, int *src, int *tag, uint8_t **data,
+bool comm_recv(struct comm *c, struct peer *from, int *tag, uint8_t **data,
                size_t *len);
 
 /* Complete finished sends; true if any did. */
@@ -65,10 +76,10 @@ bool comm_progress(struct comm *c);
 
 /* One round with nothing to do. expect_s is how long task runs take
  * lately: when short, yield-spin a little after the last event, since a
- * reply is due within microseconds; when long, do not, and sleep at least
- * a quarter of it. Sleeps then grow to a quarter of the time idle, up to
- * max_sleep_s, and end early when comm_kick() is called. comm_busy()
- * resets the back-off. */
+ * reply is due within microseconds. Sleeps then grow to a quarter of the
+ * time idle, up to max_sleep_s (callers keep it short while work is in
+ * flight: a message from another rank cannot wake a sleeper), and end
+ * early when comm_kick() is called. comm_busy() resets the back-off. */
 void comm_idle(struct comm *c, double expect_s, double max_sleep_s);
 void comm_busy(struct comm *c);
 

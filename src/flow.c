@@ -44,26 +44,32 @@ PD_API pd_value pd_str(const char *s)
     return v;
 }
 
-/* The flow of this process (one at a time): futures lead back to it. */
-static struct pd_flow *current;
+__thread const char *flow_in_task;
+
+/* The flow thread's own run, for the parameter-error callback alone (it
+ * takes no argument); futures find their flow through their graph. */
+static __thread struct pd_flow *self;
 
 /* A bad parameter stops the flow function where it stands. */
 static void on_param_error(void)
 {
-    current->usage_error = true;
+    self->usage_error = true;
     pthread_exit(NULL);
 }
 
-void flow_init(struct pd_flow *f, const struct pd_flow_def *def,
-               const char *name, const pd_params *params, struct comm *c)
+void flow_init(struct pd_flow *f, uint32_t run, const struct module *mod,
+               const struct pd_flow_def *def, const char *name,
+               const pd_params *params, struct comm *c)
 {
     memset(f, 0, sizeof(*f));
-    graph_init(&f->g, loader_ntasks());
+    f->magic = PD_FLOW_MAGIC;
+    f->run = run;
+    f->mod = mod;
+    graph_init(&f->g, mod);
     f->def = def;
     f->name = name && *name ? name : def->name;
     f->params = params;
     f->comm = c;
-    current = f;
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cv, NULL);
 }
@@ -72,9 +78,33 @@ void flow_destroy(struct pd_flow *f)
 {
     graph_destroy(&f->g);
     free(f->reqs);
-    current = NULL;
     pthread_mutex_destroy(&f->mu);
     pthread_cond_destroy(&f->cv);
+    f->magic = 0;
+}
+
+struct pd_flow *flow_of(const struct pd_future *t)
+{
+    struct graph *g = graph_of(t);
+    return g ? container_of(g, struct pd_flow, g) : NULL;
+}
+
+/* A flow handle the API may use, or NULL after logging why not. */
+static struct pd_flow *check_flow(pd_flow *f, const char *fn)
+{
+    if (flow_in_task) {
+        log_msg(PD_ERROR, flow_in_task, "%s() called from inside a task: "
+                "tasks cannot submit or wait for task runs (nested "
+                "submission is not supported yet); return a value and let "
+                "the flow submit the next task", fn);
+        return NULL;
+    }
+    if (!f || f->magic != PD_FLOW_MAGIC) {
+        log_error("%s(): %s is not a flow run: pass the pd_flow * that the "
+                  "flow function received", fn, f ? "the pointer" : "NULL");
+        return NULL;
+    }
+    return f;
 }
 
 static void push_req(struct pd_flow *f, enum req_kind kind,
@@ -159,6 +189,9 @@ static void wait_for(struct pd_flow *f, enum wait_kind kind,
         return;
     pthread_mutex_lock(&f->mu);
     atomic_store(&f->flow_waiting, true);
+    /* Order the flag before the state loads in wait_over; the scheduler
+     * orders its state stores before reading the flag (Dekker). */
+    atomic_thread_fence(memory_order_seq_cst);
     while (!wait_over(f))
         pthread_cond_wait(&f->cv, &f->mu);
     atomic_store(&f->flow_waiting, false);
@@ -192,7 +225,7 @@ static bool pack_args(struct pd_flow *f, struct pd_future *t, int nargs,
         int rc;
 
         if (v->kind == PD_FUTURE) {
-            if (!v->f || graph_get(&f->g, v->f->id) != v->f) {
+            if (flow_of(v->f) != f) {
                 snprintf(err, errlen, "argument %d is not a future of this "
                          "flow: pass pd_dep(f) with f from pd_submit", i + 1);
                 ok = false;
@@ -208,6 +241,12 @@ static bool pack_args(struct pd_flow *f, struct pd_future *t, int nargs,
             ok = false;
         }
     }
+    if (ok && b.len > PROTO_MAX_MSG - 256) {
+        snprintf(err, errlen, "arguments take %zu bytes in all, over the "
+                 "limit of %zu: pass a path to the data instead", b.len,
+                 (size_t)PROTO_MAX_MSG - 256);
+        ok = false;
+    }
     if (ok && b.len) {
         t->args = pd__xmemdup(b.data, b.len);
         t->argslen = (uint32_t)b.len;
@@ -217,14 +256,29 @@ static bool pack_args(struct pd_flow *f, struct pd_future *t, int nargs,
     return ok;
 }
 
+/* What pd_submit gives when it has no flow to make a future in. */
+static struct pd_future invalid_future = {
+    .state = PD_FAILED,
+    .message = (char *)"pd_submit was called without a valid flow run",
+};
+
 PD_API pd_future *pd_submitv(pd_flow *f, pd_task_fn *fn, int nargs,
                              const pd_value *args)
 {
-    int def = loader_task_index(fn);
-    struct pd_future *t =
-        graph_new(&f->g, def < 0 ? UINT32_MAX : (uint32_t)def);
+    int def;
+    struct pd_future *t;
     char err[256], name[128];
 
+    if (!(f = check_flow(f, "pd_submit")))
+        return &invalid_future;
+    def = loader_task_index(f->mod, fn);
+    t = graph_new(&f->g, def < 0 ? UINT32_MAX : (uint32_t)def);
+    if (!t) {
+        log_msg(PD_ERROR, f->name, "pd_submit: more than %llu task runs in "
+                "one flow run: split the work into several flow runs",
+                (unsigned long long)GRAPH_MAX_RUNS);
+        return &invalid_future;
+    }
     f->nsubmitted++;
     if (def < 0) {
         snprintf(err, sizeof(err), "pd_submit: %s is not a task: declare it "
@@ -232,14 +286,16 @@ PD_API pd_future *pd_submitv(pd_flow *f, pd_task_fn *fn, int nargs,
                  fn_name(fn, name, sizeof(name)));
         t->flags |= RUN_BAD;
         t->message = pd__xstrdup(err);
-    } else if (nargs < 0 || !pack_args(f, t, nargs, args, err, sizeof(err))) {
-        if (nargs < 0)
-            snprintf(err, sizeof(err), "pd_submitv: nargs is %d", nargs);
+    } else if (nargs < 0 || (nargs > 0 && !args) ||
+               !pack_args(f, t, nargs, args, err, sizeof(err))) {
+        if (nargs < 0 || (nargs > 0 && !args))
+            snprintf(err, sizeof(err), "pd_submitv: nargs is %d with args "
+                     "%s", nargs, args ? "given" : "NULL");
         t->flags |= RUN_BAD;
         t->message = pd__xstrdup(err);
     }
     if (t->flags & RUN_BAD)
-        log_msg(PD_ERROR, graph_run_name(t, name, sizeof(name)),
+        log_msg(PD_ERROR, graph_run_name(&f->g, t, name, sizeof(name)),
                 "cannot submit: %s", t->message);
     push_req(f, REQ_SUBMIT, t);
     return t;
@@ -248,33 +304,21 @@ PD_API pd_future *pd_submitv(pd_flow *f, pd_task_fn *fn, int nargs,
 PD_API pd_future *pd__submit(pd_flow *f, pd_task_fn *fn, const pd_value *args)
 {
     int n = 0;
-    while (args[n].kind != PD__KIND_END)
+    while (args && args[n].kind != PD__KIND_END)
         n++;
     return pd_submitv(f, fn, n, args);
 }
 
-static int state_err(enum pd_state s)
-{
-    switch (s) {
-    case PD_COMPLETED:
-        return 0;
-    case PD_NOTREADY:
-        return PD_ENOTREADY;
-    case PD_CRASHED:
-        return PD_ECRASHED;
-    case PD_CANCELLED:
-        return PD_ECANCELLED;
-    default:
-        return PD_EFAILED;
-    }
-}
-
 PD_API int pd_wait(pd_future *t)
 {
-    if (!t)
+    struct pd_flow *f = flow_of(t);
+
+    if (!f)
+        return t == &invalid_future ? PD_EFAILED : PD_EINVAL;
+    if (!check_flow(f, "pd_wait"))
         return PD_EINVAL;
-    wait_for(current, WAIT_FINAL, t, 0);
-    return state_err(atomic_load(&t->state));
+    wait_for(f, WAIT_FINAL, t, 0);
+    return graph_state_err(atomic_load(&t->state));
 }
 
 PD_API int pd_result(pd_future *t, pd_value *out)
@@ -282,59 +326,78 @@ PD_API int pd_result(pd_future *t, pd_value *out)
     int rc = pd_wait(t);
     struct rd r;
     uint64_t id;
-    int32_t rank;
+    int32_t w;
 
     if (rc)
         return rc;
     if (!atomic_load_explicit(&t->value, memory_order_acquire)) {
+        struct pd_flow *f = flow_of(t);
         if (atomic_load(&t->fetch) == FETCH_NONE) {
             atomic_store(&t->fetch, FETCH_ASKED);
-            push_req(current, REQ_FETCH, t);
+            push_req(f, REQ_FETCH, t);
         }
-        wait_for(current, WAIT_FETCH, t, 0);
+        wait_for(f, WAIT_FETCH, t, 0);
         if (atomic_load(&t->fetch) == FETCH_LOST)
             return PD_ELOST;
     }
     r = rd_init(atomic_load(&t->value), t->size);
-    if (out && proto_get_value(&r, out, &id, &rank) != 0)
+    if (out && proto_get_value(&r, out, &id, &w) != 0)
         return PD_ELOST;
     return 0;
 }
 
 PD_API enum pd_state pd_state(const pd_future *t)
 {
-    return t ? (enum pd_state)atomic_load(&t->state) : PD_PENDING;
+    if (t == &invalid_future)
+        return PD_FAILED;
+    return flow_of(t) ? (enum pd_state)atomic_load(&t->state) : PD_PENDING;
 }
 
 PD_API const char *pd_message(const pd_future *t)
 {
-    return t && (is_final(t) || is_fetched(t)) ? t->message : NULL;
+    if (t == &invalid_future)
+        return t->message;
+    return flow_of(t) && (is_final(t) || is_fetched(t)) ? t->message : NULL;
 }
 
 PD_API const char *pd_future_name(const pd_future *t)
 {
-    static __thread char buf[128];
-    return t ? graph_run_name(t, buf, sizeof(buf)) : "(null)";
+    struct pd_flow *f = flow_of(t);
+    char buf[160];
+
+    if (!f)
+        return t == &invalid_future ? "invalid" : "(not a future)";
+    if (!t->name) /* made once, on the flow thread; freed with the flow */
+        ((struct pd_future *)t)->name =
+            pd__xstrdup(graph_run_name(&f->g, t, buf, sizeof(buf)));
+    return t->name;
 }
 
 PD_API void pd_release(pd_future *t)
 {
-    if (!t || !(t->flags & RUN_FLOW_HOLDS))
+    struct pd_flow *f = flow_of(t);
+
+    if (!f || !(t->fflags & FLOW_HOLDS))
         return;
-    t->flags &= ~RUN_FLOW_HOLDS;
-    push_req(current, REQ_RELEASE, t);
+    t->fflags &= ~FLOW_HOLDS;
+    push_req(f, REQ_RELEASE, t);
 }
 
 PD_API int pd_wait_all(pd_flow *f)
 {
+    if (!(f = check_flow(f, "pd_wait_all")))
+        return PD_EINVAL;
     wait_for(f, WAIT_ALL, NULL, f->nsubmitted);
-    return atomic_load(&f->g.nfailed) ? PD_EFAILED : 0;
+    return atomic_load(&f->g.first_err);
 }
 
 PD_API void pd_flow_log(pd_flow *f, enum pd_level level, const char *fmt,
                         ...)
 {
     va_list ap;
+
+    if (!fmt || !(f = check_flow(f, "pd_flow_log")))
+        return;
     va_start(ap, fmt);
     log_vmsg(level, f->name, fmt, ap);
     va_end(ap);
@@ -355,6 +418,7 @@ void *flow_thread_main(void *arg)
 {
     struct pd_flow *f = arg;
 
+    self = f;
     f->params->st->on_error = on_param_error;
     pthread_cleanup_push(flow_finish, f);
     f->flow_rc = f->def->fn(f, f->params);

@@ -20,6 +20,7 @@
 #include "pdask.h"
 
 struct comm;
+struct module;
 
 enum req_kind {
     REQ_SUBMIT,  /* a new task run */
@@ -37,8 +38,16 @@ enum fetch_state { FETCH_NONE, FETCH_ASKED, FETCH_DONE, FETCH_LOST };
 /* What the flow thread sleeps until; the scheduler wakes it only then. */
 enum wait_kind { WAIT_FINAL, WAIT_FETCH, WAIT_ALL };
 
+#define PD_FLOW_MAGIC 0x70644666u /* "pdFf" */
+
+/* One flow run: created by the runner, owned by it, handed to the flow
+ * function. Everything the run's API calls need hangs off it. */
 struct pd_flow {
+    uint32_t magic;             /* PD_FLOW_MAGIC while alive */
+    uint32_t run;               /* flow run id: results on workers are keyed
+                                   by (run, task run id) */
     struct graph g;
+    const struct module *mod;   /* the tasks it may submit */
     const struct pd_flow_def *def;
     const char *name;           /* the flow run's name in the logs */
     const pd_params *params;
@@ -58,8 +67,9 @@ struct pd_flow {
 };
 
 /* name: the run's name for the logs, or NULL for the flow's name. */
-void flow_init(struct pd_flow *f, const struct pd_flow_def *def,
-               const char *name, const pd_params *params, struct comm *c);
+void flow_init(struct pd_flow *f, uint32_t run, const struct module *mod,
+               const struct pd_flow_def *def, const char *name,
+               const pd_params *params, struct comm *c);
 void flow_destroy(struct pd_flow *f);
 
 /* The flow thread's body: runs the flow function, then waits for all its
@@ -71,5 +81,12 @@ size_t flow_take_reqs(struct pd_flow *f, struct req **out);
 
 /* Scheduler: wake the flow thread if what it waits for has happened. */
 void flow_notify(struct pd_flow *f);
+
+/* The flow run a live future belongs to, or NULL. */
+struct pd_flow *flow_of(const struct pd_future *t);
+
+/* The task run an executor thread is in, or NULL: set by the worker around
+ * each call, so API calls that only a flow may make can say why not. */
+extern __thread const char *flow_in_task;
 
 #endif

@@ -13,14 +13,22 @@
 
 #define CHUNK_BITS 12
 #define CHUNK (1u << CHUNK_BITS)
-#define MAX_CHUNKS (1u << 18) /* 2^30 task runs a flow */
+#define MAX_CHUNKS (GRAPH_MAX_RUNS / CHUNK)
 
-enum { RUN_LINKED = 1 << 3 }; /* holds a reference on each upstream */
+/* Records come in chunks that know their graph, so a future leads back to
+ * its flow run without a pointer in every record. */
+struct chunk {
+    struct graph *g;
+    struct pd_future runs[CHUNK];
+};
 
-void graph_init(struct graph *g, int ntasks)
+void graph_init(struct graph *g, const struct module *mod)
 {
+    int ntasks = mod ? mod->ntasks : 1;
+
     memset(g, 0, sizeof(*g));
     g->chunks = pd__xcalloc(MAX_CHUNKS, sizeof(*g->chunks));
+    g->mod = mod;
     ready_init(&g->ready);
     g->nseqs = ntasks;
     g->seqs = pd__xcalloc((size_t)ntasks + 1, sizeof(*g->seqs));
@@ -35,6 +43,8 @@ void graph_destroy(struct graph *g)
         free(t->args);
         free(atomic_load(&t->value));
         free(t->message);
+        free(t->name);
+        t->magic = 0;
     }
     for (uint64_t c = 0; c < (n + CHUNK - 1) / CHUNK; c++)
         free(g->chunks[c]);
@@ -53,21 +63,21 @@ struct pd_future *graph_new(struct graph *g, uint32_t def)
     uint64_t c = id >> CHUNK_BITS;
     struct pd_future *t;
 
-    if (c >= MAX_CHUNKS) {
-        fprintf(stderr, "pdask-mpi: fatal: more than %u task runs in one "
-                "flow\n", MAX_CHUNKS * CHUNK);
-        abort();
+    if (c >= MAX_CHUNKS)
+        return NULL;
+    if (!g->chunks[c]) {
+        g->chunks[c] = pd__xmalloc(sizeof(struct chunk));
+        g->chunks[c]->g = g;
     }
-    if (!g->chunks[c])
-        g->chunks[c] = pd__xmalloc(sizeof(struct pd_future) * CHUNK);
-    t = &g->chunks[c][id & (CHUNK - 1)];
+    t = &g->chunks[c]->runs[id & (CHUNK - 1)];
     memset(t, 0, sizeof(*t));
     t->id = id;
+    t->magic = PD_FUTURE_MAGIC;
     t->def = def;
     t->seq = def < (uint32_t)g->nseqs ? g->seqs[def]++ : g->seqs[g->nseqs]++;
-    t->rank = -1;
+    t->worker = -1;
     t->refs = 1;
-    t->flags = RUN_FLOW_HOLDS;
+    t->fflags = FLOW_HOLDS;
     atomic_store_explicit(&g->nruns, id + 1, memory_order_release);
     return t;
 }
@@ -76,16 +86,46 @@ struct pd_future *graph_get(struct graph *g, uint64_t id)
 {
     if (id >= atomic_load_explicit(&g->nruns, memory_order_acquire))
         return NULL;
-    return &g->chunks[id >> CHUNK_BITS][id & (CHUNK - 1)];
+    return &g->chunks[id >> CHUNK_BITS]->runs[id & (CHUNK - 1)];
 }
 
-const char *graph_run_name(const struct pd_future *t, char *buf, size_t n)
+struct graph *graph_of(const struct pd_future *t)
 {
-    if (t->def < (uint32_t)loader_ntasks())
-        snprintf(buf, n, "%s-%u", loader_task((int)t->def)->name, t->seq);
+    const struct chunk *c;
+
+    if (!t || t->magic != PD_FUTURE_MAGIC)
+        return NULL;
+    c = (const struct chunk *)((const char *)(t - (t->id & (CHUNK - 1))) -
+                               offsetof(struct chunk, runs));
+    return c->g;
+}
+
+const char *graph_run_name(const struct graph *g, const struct pd_future *t,
+                           char *buf, size_t n)
+{
+    if (g->mod && t->def < (uint32_t)g->mod->ntasks)
+        snprintf(buf, n, "%s-%u", g->mod->tasks[t->def]->name, t->seq);
+    else if (!g->mod && t->def != UINT32_MAX)
+        snprintf(buf, n, "task%u-%u", t->def, t->seq);
     else
         snprintf(buf, n, "not-a-task-%u", t->seq);
     return buf;
+}
+
+int graph_state_err(enum pd_state s)
+{
+    switch (s) {
+    case PD_COMPLETED:
+        return 0;
+    case PD_NOTREADY:
+        return PD_ENOTREADY;
+    case PD_CRASHED:
+        return PD_ECRASHED;
+    case PD_CANCELLED:
+        return PD_ECANCELLED;
+    default:
+        return PD_EFAILED;
+    }
 }
 
 struct pd_future *graph_peek(struct graph *g)
@@ -98,22 +138,23 @@ struct pd_future *graph_pop(struct graph *g)
     return ready_pop(&g->ready);
 }
 
-static void queue(struct graph *g, struct pd_future *t)
-{
-    ready_push(&g->ready, t);
-}
-
 /* ---- references on results ---- */
 
-static void push_free(struct graph *g, struct pd_future *t)
+/* Tell t's worker to free its copy once nobody can ask for it: rank 0
+ * holds small results itself, so only runs still fetching them count. */
+static void maybe_free(struct graph *g, struct pd_future *t)
 {
+    if (t->worker < 0 || t->wrefs ||
+        atomic_load(&t->state) != PD_COMPLETED ||
+        (t->size > PROTO_INLINE_MAX && t->refs))
+        return;
     if (g->nfree + 2 > g->freecap) {
         g->freecap = g->freecap ? g->freecap * 2 : 256;
         g->tofree = pd__xrealloc(g->tofree, g->freecap * sizeof(uint64_t));
     }
-    g->tofree[g->nfree++] = (uint64_t)t->rank;
+    g->tofree[g->nfree++] = (uint64_t)t->worker;
     g->tofree[g->nfree++] = t->id;
-    t->rank = -1;
+    t->worker = -1;
 }
 
 size_t graph_take_free(struct graph *g, uint64_t **pairs)
@@ -135,33 +176,33 @@ size_t graph_take_bad(struct graph *g, struct pd_future ***runs)
 void graph_unref(struct graph *g, struct pd_future *t)
 {
     assert(t->refs > 0);
-    if (--t->refs == 0 && atomic_load(&t->state) == PD_COMPLETED &&
-        t->size > PROTO_INLINE_MAX && t->rank >= 0)
-        push_free(g, t);
+    t->refs--;
+    maybe_free(g, t);
 }
 
-/* Iterates over the upstream runs named in a run's packed args. */
-struct up_iter {
-    struct rd r;
-    uint32_t left;
-};
+void graph_unwref(struct graph *g, struct pd_future *t)
+{
+    assert(t->wrefs > 0);
+    t->wrefs--;
+    maybe_free(g, t);
+}
 
-static struct up_iter up_begin(const struct pd_future *t)
+struct up_iter graph_up_begin(const struct pd_future *t)
 {
     struct up_iter it = { rd_init(t->args, t->argslen),
                           (t->flags & RUN_HAS_DEPS) ? t->nargs : 0 };
     return it;
 }
 
-static struct pd_future *up_next(struct graph *g, struct up_iter *it)
+struct pd_future *graph_up_next(struct graph *g, struct up_iter *it)
 {
     pd_value v;
     uint64_t id = 0;
-    int32_t rank;
+    int32_t w;
 
     while (it->left > 0) {
         it->left--;
-        if (proto_get_value(&it->r, &v, &id, &rank) != 0)
+        if (proto_get_value(&it->r, &v, &id, &w) != 0)
             break;
         if ((int)v.kind == WIRE_FUTURE)
             return graph_get(g, id);
@@ -170,12 +211,22 @@ static struct pd_future *up_next(struct graph *g, struct up_iter *it)
     return NULL;
 }
 
+static void drop_down(struct pd_future *t)
+{
+    free(t->down);
+    t->down = NULL;
+    t->ndown = t->downcap = 0;
+}
+
 /* Mark t final; the caller has set value or message. */
 static void finish(struct graph *g, struct pd_future *t, enum pd_state s)
 {
     if (s == PD_COMPLETED) {
         g->ncompleted++;
     } else {
+        int none = 0;
+        atomic_compare_exchange_strong(&g->first_err, &none,
+                                       graph_state_err(s));
         atomic_fetch_add(&g->nfailed, 1);
         if (g->nbad == g->badcap) {
             g->badcap = g->badcap ? g->badcap * 2 : 64;
@@ -183,15 +234,15 @@ static void finish(struct graph *g, struct pd_future *t, enum pd_state s)
         }
         g->bad[g->nbad++] = t;
     }
-    if (t->flags & RUN_LINKED) {
-        struct up_iter it = up_begin(t);
-        struct pd_future *u;
-        while ((u = up_next(g, &it)))
-            graph_unref(g, u);
-        t->flags &= ~RUN_LINKED;
-    }
     atomic_store_explicit(&t->state, s, memory_order_release);
     atomic_fetch_add_explicit(&g->nended, 1, memory_order_release);
+    if (t->flags & RUN_LINKED) {
+        struct up_iter it = graph_up_begin(t);
+        struct pd_future *u;
+        t->flags &= ~RUN_LINKED;
+        while ((u = graph_up_next(g, &it)))
+            graph_unref(g, u);
+    }
 }
 
 /* End d NotReady because upstream run u did not complete. */
@@ -201,8 +252,9 @@ static void not_ready(struct graph *g, struct pd_future *d,
     char name[128], buf[256];
 
     snprintf(buf, sizeof(buf), "upstream task run %s did not complete (%s)",
-             graph_run_name(u, name, sizeof(name)),
+             graph_run_name(g, u, name, sizeof(name)),
              pd_state_name(atomic_load(&u->state)));
+    free(d->message);
     d->message = pd__xstrdup(buf);
     finish(g, d, PD_NOTREADY);
 }
@@ -224,9 +276,7 @@ static void propagate_notready(struct graph *g, struct pd_future *t)
             }
             g->stack[g->nstack++] = d;
         }
-        free(t->down);
-        t->down = NULL;
-        t->ndown = t->downcap = 0;
+        drop_down(t);
         if (!g->nstack)
             break;
         t = g->stack[--g->nstack];
@@ -252,10 +302,10 @@ void graph_fail(struct graph *g, struct pd_future *t, const char *msg)
 /* The first upstream of t that ended without completing, or NULL. */
 static struct pd_future *bad_upstream(struct graph *g, struct pd_future *t)
 {
-    struct up_iter it = up_begin(t);
+    struct up_iter it = graph_up_begin(t);
     struct pd_future *u;
 
-    while ((u = up_next(g, &it))) {
+    while ((u = graph_up_next(g, &it))) {
         enum pd_state s = atomic_load(&u->state);
         if (graph_state_final(s) && s != PD_COMPLETED)
             return u;
@@ -265,7 +315,7 @@ static struct pd_future *bad_upstream(struct graph *g, struct pd_future *t)
 
 void graph_add(struct graph *g, struct pd_future *t)
 {
-    struct up_iter it = up_begin(t);
+    struct up_iter it = graph_up_begin(t);
     struct pd_future *u;
 
     if (t->flags & RUN_BAD) {
@@ -277,21 +327,37 @@ void graph_add(struct graph *g, struct pd_future *t)
         not_ready(g, t, u);
         return;
     }
-    while ((u = up_next(g, &it))) {
+    while ((u = graph_up_next(g, &it))) {
+        enum pd_state s = atomic_load(&u->state);
         u->refs++;
-        if (graph_state_final(atomic_load(&u->state)))
+        if (graph_state_final(s))
             continue;
+        /* Linked while it can still fail; pending while not sent. */
         if (u->ndown == u->downcap) {
             u->downcap = u->downcap ? u->downcap * 2 : 2;
             u->down = pd__xrealloc(u->down, u->downcap * sizeof(*u->down));
         }
         u->down[u->ndown++] = t;
-        t->npending++;
+        t->npending += s == PD_PENDING;
     }
     if (t->flags & RUN_HAS_DEPS)
         t->flags |= RUN_LINKED;
     if (t->npending == 0)
-        queue(g, t);
+        ready_push(&g->ready, t);
+}
+
+void graph_dispatched(struct graph *g, struct pd_future *t, int w)
+{
+    assert(atomic_load(&t->state) == PD_PENDING);
+    t->worker = w;
+    t->flags |= RUN_SENT;
+    atomic_store_explicit(&t->state, PD_RUNNING, memory_order_relaxed);
+    for (uint32_t i = 0; i < t->ndown; i++) {
+        struct pd_future *d = t->down[i];
+        if (!graph_state_final(atomic_load(&d->state)) &&
+            --d->npending == 0)
+            ready_push(&g->ready, d);
+    }
 }
 
 void graph_end(struct graph *g, struct pd_future *t, enum pd_state state,
@@ -304,16 +370,7 @@ void graph_end(struct graph *g, struct pd_future *t, enum pd_state state,
     }
     if (value)
         atomic_store(&t->value, pd__xmemdup(value, t->size));
+    drop_down(t);
     finish(g, t, PD_COMPLETED);
-    for (uint32_t i = 0; i < t->ndown; i++) {
-        struct pd_future *d = t->down[i];
-        if (!graph_state_final(atomic_load(&d->state)) &&
-            --d->npending == 0)
-            queue(g, d);
-    }
-    free(t->down);
-    t->down = NULL;
-    t->ndown = t->downcap = 0;
-    if (t->refs == 0 && t->size > PROTO_INLINE_MAX && t->rank >= 0)
-        push_free(g, t);
+    maybe_free(g, t);
 }

@@ -1,11 +1,11 @@
-/* loader.c - load a flow shared object; keep the registry of its tasks and
- * flows, by name (how ranks agree) and by function pointer (how pd_submit
- * finds a task). One flow per process, so the registry is process-wide:
- * constructors cannot be handed a context. */
+/* loader.c - see loader.h. PD_TASK/PD_FLOW constructors run inside dlopen
+ * and cannot be handed a context: they register into the module being
+ * loaded, which this thread names in `loading` while it holds `mu`. */
 #include "loader.h"
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,17 +13,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "log.h"
 #include "util.h"
 
-static struct {
-    const struct pd_task_def **tasks;
-    int ntasks, tcap;
-    const struct pd_flow_def **flows;
-    int nflows, fcap;
-    int *slots;            /* open addressing: fn pointer -> task index + 1 */
-    size_t nslots;
-    char error[512];       /* first registration error, reported by open */
-} reg;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER; /* guards `opened` */
+static struct module *opened;            /* modules with refs > 0 */
+static __thread struct module *loading; /* set during this thread's dlopen */
 
 static size_t fn_hash(pd_task_fn *fn)
 {
@@ -33,176 +28,257 @@ static size_t fn_hash(pd_task_fn *fn)
     return (size_t)(x >> 7);
 }
 
-static void index_rebuild(void)
+static void index_rebuild(struct module *m)
 {
-    free(reg.slots);
-    reg.nslots = 16;
-    while (reg.nslots < (size_t)reg.ntasks * 2)
-        reg.nslots *= 2;
-    reg.slots = pd__xcalloc(reg.nslots, sizeof(int));
-    for (int i = 0; i < reg.ntasks; i++) {
-        size_t h = fn_hash(reg.tasks[i]->fn) & (reg.nslots - 1);
-        while (reg.slots[h])
-            h = (h + 1) & (reg.nslots - 1);
-        reg.slots[h] = i + 1;
+    free(m->slots);
+    m->nslots = 16;
+    while (m->nslots < (size_t)m->ntasks * 2)
+        m->nslots *= 2;
+    m->slots = pd__xcalloc(m->nslots, sizeof(int));
+    for (int i = 0; i < m->ntasks; i++) {
+        size_t h = fn_hash(m->tasks[i]->fn) & (m->nslots - 1);
+        while (m->slots[h])
+            h = (h + 1) & (m->nslots - 1);
+        m->slots[h] = i + 1;
     }
 }
 
-static void reg_error(const char *what, const char *name, int abi)
+static void reg_error(struct module *m, const char *what, const char *name,
+                      int abi)
 {
-    if (reg.error[0])
+    if (m->error[0])
         return;
     if (abi != PD_ABI_VERSION)
-        snprintf(reg.error, sizeof(reg.error),
+        snprintf(m->error, sizeof(m->error),
                  "%s '%s' was built against pdask.h ABI %d, this pdask-mpi "
                  "has ABI %d: rebuild the flow with this version's pdask.h",
                  what, name, abi, PD_ABI_VERSION);
     else
-        snprintf(reg.error, sizeof(reg.error),
+        snprintf(m->error, sizeof(m->error),
                  "%s name '%s' is declared twice: give each PD_%s function "
                  "its own name",
                  what, name, what[0] == 't' ? "TASK" : "FLOW");
 }
 
+struct module *loader_new_module(const char *name)
+{
+    struct module *m = pd__xcalloc(1, sizeof(*m));
+    m->path = pd__xstrdup(name);
+    m->refs = 1;
+    return m;
+}
+
+void loader_add_task(struct module *m, const struct pd_task_def *def)
+{
+    if (m->ntasks == m->tcap) {
+        m->tcap = m->tcap ? m->tcap * 2 : 16;
+        m->tasks = pd__xrealloc(m->tasks, sizeof(*m->tasks) * m->tcap);
+    }
+    m->tasks[m->ntasks++] = def;
+    index_rebuild(m);
+}
+
+/* Only a module being loaded can take registrations. */
+static struct module *registering(const char *what, const char *name)
+{
+    if (!loading)
+        log_error("PD_%s(%s) ran outside of a flow being loaded by "
+                  "pdask-mpi: declare tasks and flows in the flow's .so",
+                  what, name);
+    return loading;
+}
+
 void pd__register_task(const struct pd_task_def *def, int abi)
 {
-    if (abi != PD_ABI_VERSION || loader_task_by_name(def->name) >= 0) {
-        reg_error("task", def->name, abi);
+    struct module *m = registering("TASK", def->name);
+
+    if (!m)
+        return;
+    if (abi != PD_ABI_VERSION || loader_task_by_name(m, def->name) >= 0) {
+        reg_error(m, "task", def->name, abi);
         return;
     }
-    if (reg.ntasks == reg.tcap) {
-        reg.tcap = reg.tcap ? reg.tcap * 2 : 16;
-        reg.tasks = pd__xrealloc(reg.tasks, sizeof(*reg.tasks) * reg.tcap);
-    }
-    reg.tasks[reg.ntasks++] = def;
-    index_rebuild();
+    loader_add_task(m, def);
 }
 
 void pd__register_flow(const struct pd_flow_def *def, int abi)
 {
+    struct module *m = registering("FLOW", def->name);
     bool dup = false;
-    for (int i = 0; i < reg.nflows; i++)
-        dup |= strcmp(reg.flows[i]->name, def->name) == 0;
+
+    if (!m)
+        return;
+    for (int i = 0; i < m->nflows; i++)
+        dup |= strcmp(m->flows[i]->name, def->name) == 0;
     if (abi != PD_ABI_VERSION || dup) {
-        reg_error("flow", def->name, abi);
+        reg_error(m, "flow", def->name, abi);
         return;
     }
-    if (reg.nflows == reg.fcap) {
-        reg.fcap = reg.fcap ? reg.fcap * 2 : 4;
-        reg.flows = pd__xrealloc(reg.flows, sizeof(*reg.flows) * reg.fcap);
+    if (m->nflows == m->fcap) {
+        m->fcap = m->fcap ? m->fcap * 2 : 4;
+        m->flows = pd__xrealloc(m->flows, sizeof(*m->flows) * m->fcap);
     }
-    reg.flows[reg.nflows++] = def;
+    m->flows[m->nflows++] = def;
 }
 
-int loader_ntasks(void)
+int loader_task_index(const struct module *m, pd_task_fn *fn)
 {
-    return reg.ntasks;
-}
-
-const struct pd_task_def *loader_task(int index)
-{
-    return reg.tasks[index];
-}
-
-int loader_task_index(pd_task_fn *fn)
-{
-    if (!reg.nslots)
+    if (!m || !m->nslots)
         return -1;
-    size_t h = fn_hash(fn) & (reg.nslots - 1);
-    while (reg.slots[h]) {
-        int i = reg.slots[h] - 1;
-        if (reg.tasks[i]->fn == fn)
+    size_t h = fn_hash(fn) & (m->nslots - 1);
+    while (m->slots[h]) {
+        int i = m->slots[h] - 1;
+        if (m->tasks[i]->fn == fn)
             return i;
-        h = (h + 1) & (reg.nslots - 1);
+        h = (h + 1) & (m->nslots - 1);
     }
     return -1;
 }
 
-int loader_task_by_name(const char *name)
+int loader_task_by_name(const struct module *m, const char *name)
 {
-    for (int i = 0; i < reg.ntasks; i++)
-        if (strcmp(reg.tasks[i]->name, name) == 0)
+    for (int i = 0; m && i < m->ntasks; i++)
+        if (strcmp(m->tasks[i]->name, name) == 0)
             return i;
     return -1;
-}
-
-int loader_nflows(void)
-{
-    return reg.nflows;
-}
-
-const struct pd_flow_def *loader_flow(int index)
-{
-    return reg.flows[index];
 }
 
 /* True when the file starts with the ELF magic number. */
-static int is_elf(const char *path)
+static bool is_elf(const char *path)
 {
     unsigned char magic[4] = { 0 };
     FILE *f = fopen(path, "rb");
     size_t n;
 
     if (!f)
-        return 0;
+        return false;
     n = fread(magic, 1, 4, f);
     fclose(f);
     return n == 4 && memcmp(magic, "\177ELF", 4) == 0;
 }
 
-int loader_open(const char *path, char *err, size_t errlen)
+static void module_free(struct module *m)
+{
+    if (m->handle)
+        dlclose(m->handle);
+    free(m->tasks);
+    free(m->flows);
+    free(m->slots);
+    free(m->path);
+    free(m);
+}
+
+/* Check path before dlopen runs any of its code. */
+static int check_file(const char *path, char *err, size_t errlen)
 {
     struct stat st;
-    void *h;
 
     if (stat(path, &st) != 0) {
         snprintf(err, errlen, "%s: %s; give the path of a flow built with "
                  "cc -shared -fPIC", path, strerror(errno));
         return PD_EINVAL;
     }
-    if (S_ISDIR(st.st_mode) || !is_elf(path)) {
+    if (!S_ISREG(st.st_mode) || !is_elf(path)) {
         snprintf(err, errlen, "%s: not a shared object (no ELF header); "
                  "build the flow with cc -shared -fPIC -o flow.so flow.c",
                  path);
         return PD_EINVAL;
     }
-    /* A bare name would make dlopen search the library path: anchor it. */
+    return 0;
+}
+
+int loader_open(const char *path, struct module **out, char *err,
+                size_t errlen)
+{
     char local[4096];
+    struct module *m;
+    void *h;
+    int rc = PD_EINVAL;
+
+    *out = NULL;
+    if (check_file(path, err, errlen) != 0)
+        return PD_EINVAL;
+    /* A bare name would make dlopen search the library path: anchor it. */
     if (!strchr(path, '/')) {
         snprintf(local, sizeof(local), "./%s", path);
         path = local;
     }
+    pthread_mutex_lock(&mu);
+    m = loader_new_module(path);
+    loading = m;
     h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    loading = NULL;
     if (!h) {
         snprintf(err, errlen, "%s: cannot load: %s", path, dlerror());
-        return PD_EINVAL;
+        goto out_free;
     }
-    if (reg.error[0]) {
-        snprintf(err, errlen, "%s: %s", path, reg.error);
-        return PD_EINVAL;
+    /* Opened before: its constructors ran then, into the open module. */
+    for (struct module *o = opened; o; o = o->next) {
+        if (o->handle == h) {
+            dlclose(h);
+            o->refs++;
+            *out = o;
+            rc = 0;
+            goto out_free;
+        }
     }
+    m->handle = h;
+    if (m->error[0]) {
+        snprintf(err, errlen, "%s: %s", path, m->error);
+        goto out_free;
+    }
+    m->next = opened;
+    opened = m;
+    *out = m;
+    pthread_mutex_unlock(&mu);
     return 0;
+
+out_free:
+    module_free(m);
+    pthread_mutex_unlock(&mu);
+    return rc;
 }
 
-const struct pd_flow_def *loader_find_flow(const char *path, const char *name,
-                                           char *err, size_t errlen)
+void loader_close(struct module *m)
+{
+    if (!m)
+        return;
+    pthread_mutex_lock(&mu);
+    if (--m->refs > 0) {
+        pthread_mutex_unlock(&mu);
+        return;
+    }
+    for (struct module **p = &opened; *p; p = &(*p)->next) {
+        if (*p == m) {
+            *p = m->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&mu);
+    module_free(m);
+}
+
+const struct pd_flow_def *loader_find_flow(const struct module *m,
+                                           const char *name, char *err,
+                                           size_t errlen)
 {
     if (name) {
-        for (int i = 0; i < reg.nflows; i++)
-            if (strcmp(reg.flows[i]->name, name) == 0)
-                return reg.flows[i];
+        for (int i = 0; i < m->nflows; i++)
+            if (strcmp(m->flows[i]->name, name) == 0)
+                return m->flows[i];
         snprintf(err, errlen, "%s has no flow named '%s'; "
-                 "`pdask-mpi check %s` lists its flows", path, name, path);
+                 "`pdask-mpi check %s` lists its flows", m->path, name,
+                 m->path);
         return NULL;
     }
-    if (reg.nflows == 1)
-        return reg.flows[0];
-    if (reg.nflows == 0)
+    if (m->nflows == 1)
+        return m->flows[0];
+    if (m->nflows == 0)
         snprintf(err, errlen, "%s declares no flow: add PD_FLOW(fn) after "
-                 "the flow function", path);
+                 "the flow function", m->path);
     else
         snprintf(err, errlen, "%s declares %d flows: choose one with "
                  "--flow NAME (`pdask-mpi check %s` lists them)",
-                 path, reg.nflows, path);
+                 m->path, m->nflows, m->path);
     return NULL;
 }

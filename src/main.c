@@ -191,37 +191,38 @@ static int parse_args(int argc, char **argv, struct options *o, char *err,
 /* `pdask-mpi check`: list the flows and tasks of a .so, without MPI. */
 static int check(const struct options *o)
 {
+    struct module *m;
     char err[1024];
+    int code = 0;
 
-    if (loader_open(o->path, err, sizeof(err)) != 0) {
+    if (loader_open(o->path, &m, err, sizeof(err)) != 0) {
         log_error("%s", err);
         return EXIT_USAGE;
     }
-    printf("%s: %d flow%s, %d task%s\n", o->path, loader_nflows(),
-           loader_nflows() == 1 ? "" : "s", loader_ntasks(),
-           loader_ntasks() == 1 ? "" : "s");
-    for (int i = 0; i < loader_nflows(); i++)
-        printf("flow %s%s%s\n", loader_flow(i)->name,
-               loader_flow(i)->description ? ": " : "",
-               loader_flow(i)->description ? loader_flow(i)->description
-                                           : "");
-    for (int i = 0; i < loader_ntasks(); i++) {
-        const struct pd_task_def *d = loader_task(i);
+    printf("%s: %d flow%s, %d task%s\n", o->path, m->nflows,
+           m->nflows == 1 ? "" : "s", m->ntasks, m->ntasks == 1 ? "" : "s");
+    for (int i = 0; i < m->nflows; i++)
+        printf("flow %s%s%s\n", m->flows[i]->name,
+               m->flows[i]->description ? ": " : "",
+               m->flows[i]->description ? m->flows[i]->description : "");
+    for (int i = 0; i < m->ntasks; i++) {
+        const struct pd_task_def *d = m->tasks[i];
         printf("task %s retries=%d retry_delay_s=%g timeout_s=%g\n", d->name,
                d->retries, d->retry_delay_s, d->timeout_s);
     }
-    if (loader_nflows() == 0) {
+    if (m->nflows == 0) {
         log_error("%s declares no flow: add PD_FLOW(fn) after the flow "
                   "function", o->path);
-        return EXIT_USAGE;
+        code = EXIT_USAGE;
     }
-    return 0;
+    loader_close(m);
+    return code;
 }
 
 /* Everything a run needs before MPI matters: settings (defaults < INI <
  * PD_FLOW < command line), parameters, the flow. NULL, or the message. */
 static const char *resolve(const struct options *o, struct config *cfg,
-                           struct pd_params *params,
+                           struct pd_params *params, struct module **mod,
                            const struct pd_flow_def **def, char *err,
                            size_t errlen)
 {
@@ -233,9 +234,9 @@ static const char *resolve(const struct options *o, struct config *cfg,
     if (params_parse(params, o->nparams, o->params, err, errlen) != 0)
         return err;
     if (o->path) {
-        if (loader_open(o->path, err, errlen) != 0)
+        if (loader_open(o->path, mod, err, errlen) != 0)
             return err;
-        *def = loader_find_flow(o->path, o->flow, err, errlen);
+        *def = loader_find_flow(*mod, o->flow, err, errlen);
         if (!*def)
             return err;
         if (config_apply_flow(cfg, *def, err, errlen) != 0)
@@ -325,7 +326,7 @@ struct watchdog {
     pthread_t th;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    bool done;
+    bool done, started;
     double timeout_s;
     int rank;
     char msg[512];
@@ -369,7 +370,12 @@ static void watchdog_start(struct watchdog *wd, const struct config *cfg,
              cfg->source[CFG_timeout_s], path ? path : "the flow");
     pthread_mutex_init(&wd->mu, NULL);
     pthread_cond_init(&wd->cv, NULL);
-    pthread_create(&wd->th, NULL, watchdog_main, wd);
+    /* Without a watchdog a rank that never joins hangs the others. */
+    wd->started = pthread_create(&wd->th, NULL, watchdog_main, wd) == 0;
+    if (!wd->started)
+        log_msg(PD_WARNING, "pdask-mpi", "rank %d: cannot start the start-up "
+                "watchdog thread: a rank that never joins will not be "
+                "reported", rank);
 }
 
 static void watchdog_stop(struct watchdog *wd)
@@ -378,7 +384,8 @@ static void watchdog_stop(struct watchdog *wd)
     wd->done = true;
     pthread_cond_signal(&wd->cv);
     pthread_mutex_unlock(&wd->mu);
-    pthread_join(wd->th, NULL);
+    if (wd->started)
+        pthread_join(wd->th, NULL);
     pthread_mutex_destroy(&wd->mu);
     pthread_cond_destroy(&wd->cv);
 }
@@ -467,6 +474,7 @@ struct run {
     struct world w;
     struct config cfg;
     struct pd_params params;
+    struct module *mod;
     const struct pd_flow_def *def;
     int *def_of, ndefs;          /* rank 0's task index -> local index */
     struct topology tp;
@@ -495,7 +503,7 @@ static bool start(struct run *r, char **argv)
     MPI_Comm_rank(r->w.comm, &r->w.rank);
     MPI_Comm_size(r->w.comm, &r->w.size);
 
-    e = resolve(o, &r->cfg, &r->params, &r->def, err, sizeof(err));
+    e = resolve(o, &r->cfg, &r->params, &r->mod, &r->def, err, sizeof(err));
     watchdog_start(&wd, &r->cfg, r->w.rank, o->path);
     if (!e && provided < MPI_THREAD_FUNNELED)
         e = "this MPI library does not support MPI_THREAD_FUNNELED";
@@ -514,8 +522,8 @@ static bool start(struct run *r, char **argv)
         e = check_mpi_class(&r->cfg, r->w.size, r->w.rank, err, sizeof(err));
     }
     if (!cluster_agree(r->w.comm, e) ||
-        (o->path && !cluster_agree_tasks(r->w.comm, o->path, &r->def_of,
-                                         &r->ndefs))) {
+        (o->path && !cluster_agree_tasks(r->w.comm, r->mod, o->path,
+                                         &r->def_of, &r->ndefs))) {
         watchdog_stop(&wd);
         return false;
     }
@@ -575,11 +583,12 @@ static int run_flow(struct run *r)
     comm_init(&c, r->w.comm);
     if (r->w.rank == 0) {
         struct pd_flow *f = pd__xmalloc(sizeof(*f));
-        struct sched_opts so = { r->threads, (int)r->cfg.prefetch };
+        struct sched_opts so = { r->threads, r->w.size,
+                                 (int)r->cfg.prefetch };
         int from = 0;
         const char *key;
 
-        flow_init(f, r->def, r->cfg.name, &r->params, &c);
+        flow_init(f, 1, r->mod, r->def, r->cfg.name, &r->params, &c);
         code = sched_run(&c, f, &so);
         while (code != EXIT_USAGE &&
                (key = params_unused(&r->params, &from)))
@@ -588,8 +597,8 @@ static int run_flow(struct run *r)
         flow_destroy(f);
         free(f);
     } else {
-        struct worker_opts wo = { r->mine, r->def_of, r->ndefs,
-                                  r->have_topo ? &r->tp : NULL,
+        struct worker_opts wo = { r->mine, r->mod, r->def_of, r->ndefs,
+                                  r->w.size, r->have_topo ? &r->tp : NULL,
                                   r->first_core };
         /* Task output reaches mpirun through a pipe: keep it in order
          * with the logs instead of in a 4 KiB block at exit. */
@@ -613,6 +622,7 @@ static int run(char **argv, const struct options *o)
     free(r.threads);
     params_free(&r.params);
     config_free(&r.cfg);
+    loader_close(r.mod);
     MPI_Comm_free(&r.w.comm);
     if (r.ops && r.ops->close)
         r.ops->close();

@@ -6,7 +6,8 @@
 
 #include "util.h"
 
-#define MAX_PAYLOAD ((uint64_t)INT32_MAX - 64)
+/* One value must fit a message with its task header around it. */
+#define MAX_PAYLOAD ((uint64_t)PROTO_MAX_MSG - 256)
 
 void buf_reserve(struct buf *b, size_t extra)
 {
@@ -129,7 +130,27 @@ int proto_put_value(struct buf *b, const pd_value *v, uint64_t upstream_id)
     }
 }
 
-int proto_get_value(struct rd *r, pd_value *v, uint64_t *id, int32_t *rank)
+void proto_put_ref(struct buf *b, const struct proto_ref *ref)
+{
+    buf_u8(b, WIRE_REF);
+    buf_u64(b, ref->id);
+    buf_u32(b, ref->worker);
+    buf_u32(b, ref->seq);
+}
+
+int proto_get_value(struct rd *r, pd_value *v, uint64_t *id, int32_t *worker)
+{
+    struct proto_ref ref = { 0 };
+    int rc = proto_get_value_ref(r, v, &ref);
+
+    if ((int)v->kind == WIRE_FUTURE || (int)v->kind == WIRE_REF) {
+        *id = ref.id;
+        *worker = (int32_t)ref.worker;
+    }
+    return rc;
+}
+
+int proto_get_value_ref(struct rd *r, pd_value *v, struct proto_ref *ref)
 {
     uint8_t kind = rd_u8(r);
     const void *p;
@@ -160,11 +181,12 @@ int proto_get_value(struct rd *r, pd_value *v, uint64_t *id, int32_t *rank)
         }
         break;
     case WIRE_FUTURE:
-        *id = rd_u64(r);
+        ref->id = rd_u64(r);
         break;
     case WIRE_REF:
-        *id = rd_u64(r);
-        *rank = (int32_t)rd_u32(r);
+        ref->id = rd_u64(r);
+        ref->worker = rd_u32(r);
+        ref->seq = rd_u32(r);
         break;
     default:
         r->bad = true;
@@ -190,7 +212,8 @@ uint32_t proto_get_count(struct rd *r)
 
 void proto_put_task(struct buf *b, const struct proto_task *t)
 {
-    buf_reserve(b, 28 + t->argslen);
+    buf_reserve(b, 32 + t->argslen);
+    buf_u32(b, t->run);
     buf_u64(b, t->id);
     buf_u32(b, t->def);
     buf_u32(b, t->seq);
@@ -202,6 +225,7 @@ void proto_put_task(struct buf *b, const struct proto_task *t)
 
 int proto_get_task(struct rd *r, struct proto_task *t)
 {
+    t->run = rd_u32(r);
     t->id = rd_u64(r);
     t->def = rd_u32(r);
     t->seq = rd_u32(r);
@@ -214,7 +238,8 @@ int proto_get_task(struct rd *r, struct proto_task *t)
 
 void proto_put_done(struct buf *b, const struct proto_done *d)
 {
-    buf_reserve(b, 32 + PROTO_INLINE_MAX);
+    buf_reserve(b, 36 + PROTO_INLINE_MAX);
+    buf_u32(b, d->run);
     buf_u64(b, d->id);
     buf_u8(b, d->state);
     buf_u8(b, d->attempts);
@@ -228,6 +253,7 @@ void proto_put_done(struct buf *b, const struct proto_done *d)
 
 int proto_get_done(struct rd *r, struct proto_done *d)
 {
+    d->run = rd_u32(r);
     d->id = rd_u64(r);
     d->state = rd_u8(r);
     d->attempts = rd_u8(r);
@@ -244,28 +270,45 @@ int proto_get_done(struct rd *r, struct proto_done *d)
 
 void proto_put_fetch(struct buf *b, const struct proto_fetch *f)
 {
+    buf_u32(b, f->run);
     buf_u64(b, f->id);
+    buf_u32(b, f->seq);
     buf_u64(b, f->cookie);
     buf_u32(b, f->slot);
 }
 
 int proto_get_fetch(struct rd *r, struct proto_fetch *f)
 {
+    f->run = rd_u32(r);
     f->id = rd_u64(r);
+    f->seq = rd_u32(r);
     f->cookie = rd_u64(r);
     f->slot = rd_u32(r);
+    return r->bad ? PD_EINVAL : 0;
+}
+
+void proto_put_free(struct buf *b, uint32_t run, uint64_t id)
+{
+    buf_u32(b, run);
+    buf_u64(b, id);
+}
+
+int proto_get_free(struct rd *r, uint32_t *run, uint64_t *id)
+{
+    *run = rd_u32(r);
+    *id = rd_u64(r);
     return r->bad ? PD_EINVAL : 0;
 }
 
 void proto_put_data(struct buf *b, const struct proto_data *d)
 {
     proto_put_fetch(b, &d->f);
-    buf_u8(b, d->err == NULL);
-    if (d->err) {
+    buf_u8(b, d->code);
+    if (d->code != DATA_OK) {
         buf_str(b, d->err);
         return;
     }
-    buf_u32(b, d->len);
+    buf_u64(b, d->len);
     buf_put(b, d->packed, d->len);
 }
 
@@ -275,8 +318,9 @@ int proto_get_data(struct rd *r, struct proto_data *d)
     d->packed = NULL;
     d->len = 0;
     d->err = NULL;
-    if (rd_u8(r)) {
-        d->len = rd_u32(r);
+    d->code = rd_u8(r);
+    if (d->code == DATA_OK) {
+        d->len = rd_u64(r);
         d->packed = rd_take(r, d->len);
     } else {
         d->err = rd_str(r);

@@ -21,10 +21,16 @@ enum proto_tag {
     TAG_STOP,        /* scheduler -> worker: exit */
 };
 
+/* Largest message: MPI counts are int; bigger payloads go in pieces of at
+ * most this many bytes (comm.c), and one value is capped by it too. */
+#define PROTO_MAX_MSG ((size_t)1 << 30)
+
 /* Wire-only value kinds, after the public ones. */
 enum {
     WIRE_FUTURE = PD_FUTURE, /* submit time: u64 upstream id */
-    WIRE_REF = PD__KIND_END, /* dispatch time: u64 id, i32 rank holding it */
+    WIRE_REF = PD__KIND_END, /* dispatch time: u64 id, u32 worker making or
+                                holding it, u32 the number of the TAG_TASKS
+                                message that sent it there */
 };
 
 /* A packed result no larger than this travels inside TAG_DONE and lives on
@@ -68,22 +74,26 @@ const char *rd_str(struct rd *r);
  * PD_EINVAL on an unknown kind; put of PD_FUTURE writes upstream_id. */
 int proto_put_value(struct buf *b, const pd_value *v, uint64_t upstream_id);
 /* Read one value, borrowing strings and bytes from the buffer. A WIRE_REF or
- * WIRE_FUTURE sets v->kind to it and *id (and *rank) to the reference. */
-int proto_get_value(struct rd *r, pd_value *v, uint64_t *id, int32_t *rank);
+ * WIRE_FUTURE sets v->kind to it and *id (and *worker) to the reference. */
+int proto_get_value(struct rd *r, pd_value *v, uint64_t *id, int32_t *worker);
 
-/* proto_task flags */
-enum {
-    TASK_SHORT = 1 << 0, /* its runs take microseconds: a worker may run it
-                            on its comm thread instead of waking an
-                            executor */
+/* A WIRE_REF: id made by worker, sent there in its TAG_TASKS number seq. */
+struct proto_ref {
+    uint64_t id;
+    uint32_t worker;
+    uint32_t seq;
 };
+void proto_put_ref(struct buf *b, const struct proto_ref *ref);
+/* Like proto_get_value, with the whole reference when it is a WIRE_REF. */
+int proto_get_value_ref(struct rd *r, pd_value *v, struct proto_ref *ref);
 
 /* One task run in TAG_TASKS: header, then nargs packed values. */
 struct proto_task {
+    uint32_t run;       /* the flow run it belongs to */
     uint64_t id;
     uint32_t def;       /* index in the task table agreed at start-up */
     uint32_t seq;       /* run number of this task: shout-<seq> */
-    uint32_t flags;     /* TASK_* */
+    uint32_t flags;     /* none defined yet */
     uint32_t nargs;
     uint32_t argslen;
     const uint8_t *args; /* borrowed from the message */
@@ -94,6 +104,7 @@ int proto_get_task(struct rd *r, struct proto_task *t);
 
 /* One ended task run in TAG_DONE. */
 struct proto_done {
+    uint32_t run;
     uint64_t id;
     uint8_t state;        /* enum pd_state */
     uint8_t attempts;
@@ -111,9 +122,13 @@ void proto_begin(struct buf *b);
 void proto_set_count(struct buf *b, uint32_t count);
 uint32_t proto_get_count(struct rd *r);
 
-/* TAG_FETCH entry: the result wanted, and a cookie the asker gets back. */
+/* TAG_FETCH entry: the result wanted (run, id; sent to the asked worker in
+ * its TAG_TASKS number seq), and a cookie and slot the asker gets back. A
+ * cookie is a number, never a pointer. */
 struct proto_fetch {
+    uint32_t run;
     uint64_t id;
+    uint32_t seq;
     uint64_t cookie;
     uint32_t slot;
 };
@@ -121,14 +136,26 @@ struct proto_fetch {
 void proto_put_fetch(struct buf *b, const struct proto_fetch *f);
 int proto_get_fetch(struct rd *r, struct proto_fetch *f);
 
-/* TAG_DATA entry: the fetch it answers, then the packed value, or err when
- * the result is not there. */
+/* Why a TAG_DATA entry carries no value. */
+enum {
+    DATA_OK,
+    DATA_MISSING,     /* not there: freed, or never made there */
+    DATA_NOTREADY,    /* its task run ended without completing */
+};
+
+/* TAG_DATA entry: the fetch it answers, then the packed value, or a DATA_*
+ * code and err text when the result is not there. */
 struct proto_data {
     struct proto_fetch f;
     const void *packed;
-    uint32_t len;
+    uint64_t len;
+    uint8_t code;
     const char *err;
 };
+
+/* TAG_FREE entry: a result nobody needs any more. */
+void proto_put_free(struct buf *b, uint32_t run, uint64_t id);
+int proto_get_free(struct rd *r, uint32_t *run, uint64_t *id);
 
 void proto_put_data(struct buf *b, const struct proto_data *d);
 int proto_get_data(struct rd *r, struct proto_data *d);

@@ -1,4 +1,10 @@
-/* scheduler.c - see scheduler.h. Runs on the thread that called MPI_Init. */
+/* scheduler.c - see scheduler.h. Runs on the thread that called MPI_Init.
+ *
+ * A run is sent as soon as its upstream runs have been sent (graph.h): to
+ * the worker where it can start soonest (wtable_pick), with references to
+ * inputs that are still being made there or elsewhere. Workers start it
+ * when its inputs appear, so a chain or a stencil does not wait for a
+ * round trip through rank 0 between steps. */
 #include "scheduler.h"
 
 #include <assert.h>
@@ -11,44 +17,49 @@
 #include "log.h"
 #include "protocol.h"
 #include "util.h"
+#include "wtable.h"
 
-/* A task run whose task has averaged longer than this is not queued ahead
- * beyond one per thread: better to wait for a free worker than to queue
- * behind a long run. */
-#define LONG_TASK_S 2e-3
-/* Short runs are queued ahead until about this much work waits on each
- * thread, so a worker never idles while its report and the next batch
- * cross; capped by MAX_AHEAD runs a thread. */
-#define QUEUE_S 1e-3
-#define MAX_AHEAD 512
-/* Runs of a task that averages under this are flagged TASK_SHORT. */
-#define SHORT_TASK_S 20e-6
 #define MAX_SLEEP_S 50e-3
-
-struct wslot {
-    int inflight;   /* task runs sent and not reported back */
-    int threads;
-};
+/* While runs are in flight a sleep must stay short: a worker's report
+ * cannot wake this thread. */
+#define BUSY_SLEEP_S 200e-6
+/* Moving a result between workers, for placement: latency and bandwidth. */
+#define MOVE_S 30e-6
+#define MOVE_BPS 2e9
+/* NotReady runs logged one by one at the default level; the rest at debug,
+ * with a count at the end. */
+#define NOTREADY_SHOWN 10
 
 struct sched {
     struct comm *c;
     struct pd_flow *f;
     struct graph *g;
-    struct wslot *w;      /* by rank; [0] is the scheduler itself */
-    struct batch *out;    /* TAG_TASKS, then TAG_FREE, being built, by rank */
-    struct batch *fetch;  /* TAG_FETCH being built, by rank */
+    struct wtable wt;
+    struct batch *tasks;  /* TAG_TASKS being built, by worker id */
+    struct batch *frees;  /* TAG_FREE */
+    struct batch *fetch;  /* TAG_FETCH (for pd_result) */
+    int nbatch;           /* the three arrays' length */
     int prefetch;
-    int cursor;           /* round-robin start for runs without inputs */
     double *avg_s;        /* mean run time by task index (< 0: unknown) */
     double recent_s;      /* mean run time of recent reports, any task */
     uint64_t fetches;     /* TAG_FETCH entries not answered yet */
+    uint64_t inflight;    /* runs sent, not reported */
+    uint64_t notready;    /* NotReady runs so far */
+    struct pick_input *in;
+    size_t incap;
     double t0;
 };
 
-static const char *run_name(const struct pd_future *t)
+static const char *run_name(struct sched *s, const struct pd_future *t)
 {
     static char buf[160];
-    return graph_run_name(t, buf, sizeof(buf));
+    return graph_run_name(s->g, t, buf, sizeof(buf));
+}
+
+static struct peer peer_of(const struct sched *s, int w)
+{
+    struct peer p = { s->wt.w[w].ep, s->wt.w[w].rank };
+    return p;
 }
 
 /* Report runs that ended badly since the last call. */
@@ -60,13 +71,26 @@ static void log_bad(struct sched *s)
     for (size_t i = 0; i < n; i++) {
         struct pd_future *t = runs[i];
         enum pd_state st = atomic_load(&t->state);
-        log_msg(st == PD_NOTREADY ? PD_WARNING : PD_ERROR, run_name(t),
-                "Finished in state %s('%s')", pd_state_name(st),
-                t->message ? t->message : "");
+        enum pd_level lv = PD_ERROR;
+        if (st == PD_NOTREADY)
+            lv = s->notready++ < NOTREADY_SHOWN ? PD_WARNING : PD_DEBUG;
+        if (log_enabled(lv))
+            log_msg(lv, run_name(s, t), "Finished in state %s('%s')",
+                    pd_state_name(st), t->message ? t->message : "");
     }
 }
 
-static void on_done(struct sched *s, int src, struct rd *r)
+/* t's upstream runs lose the worker reference its dispatch took. */
+static void unwref_inputs(struct sched *s, struct pd_future *t)
+{
+    struct up_iter it = graph_up_begin(t);
+    struct pd_future *u;
+
+    while ((u = graph_up_next(s->g, &it)))
+        graph_unwref(s->g, u);
+}
+
+static void on_done(struct sched *s, int w, struct rd *r)
 {
     uint32_t n = proto_get_count(r);
     struct proto_done d;
@@ -74,28 +98,36 @@ static void on_done(struct sched *s, int src, struct rd *r)
     for (uint32_t i = 0; i < n; i++) {
         if (proto_get_done(r, &d) != 0) {
             log_msg(PD_ERROR, "pdask-mpi", "malformed report from rank %d "
-                    "ignored", src);
+                    "ignored", s->wt.w[w].rank);
             return;
         }
-        struct pd_future *t = graph_get(s->g, d.id);
-        if (!t || t->rank != src ||
-            graph_state_final(atomic_load(&t->state))) {
+        struct pd_future *t = d.run == s->f->run ? graph_get(s->g, d.id)
+                                                  : NULL;
+        if (!t || t->worker != w || !(t->flags & RUN_SENT)) {
             log_msg(PD_ERROR, "pdask-mpi", "rank %d reported task run %"
-                    PRIu64 " that it was not running", src, d.id);
+                    PRIu64 " that it was not running", s->wt.w[w].rank,
+                    d.id);
             continue;
         }
-        s->w[src].inflight--;
-        t->size = d.size;
-        t->attempts = d.attempts;
+        t->flags &= ~RUN_SENT;
+        s->wt.w[w].inflight--;
+        s->inflight--;
+        unwref_inputs(s, t);
         double took = d.runtime_us * 1e-6;
-        if (t->def < (uint32_t)loader_ntasks()) {
+        if (d.state == PD_COMPLETED || d.state == PD_FAILED) {
             double *a = &s->avg_s[t->def];
             *a = *a < 0 ? took : pd__ema(*a, took);
+            s->recent_s = pd__ema(s->recent_s, took);
         }
-        s->recent_s = pd__ema(s->recent_s, took);
+        /* Ended already: an upstream run failed, and the graph knew
+         * before this worker did. */
+        if (graph_state_final(atomic_load(&t->state)))
+            continue;
+        t->size = d.size;
+        t->attempts = d.attempts;
         if (log_enabled(PD_DEBUG) && d.state == PD_COMPLETED)
-            log_msg(PD_DEBUG, run_name(t), "Finished in state Completed() "
-                    "on rank %d in %.6f s", src, d.runtime_us * 1e-6);
+            log_msg(PD_DEBUG, run_name(s, t), "Finished in state Completed() "
+                    "on rank %d in %.6f s", s->wt.w[w].rank, took);
         graph_end(s->g, t, (enum pd_state)d.state,
                   d.state == PD_COMPLETED && d.size <= PROTO_INLINE_MAX
                       ? d.inline_v : NULL,
@@ -103,7 +135,7 @@ static void on_done(struct sched *s, int src, struct rd *r)
     }
 }
 
-static void on_data(struct sched *s, int src, struct rd *r)
+static void on_data(struct sched *s, int w, struct rd *r)
 {
     uint32_t n = proto_get_count(r);
     struct proto_data d;
@@ -111,22 +143,25 @@ static void on_data(struct sched *s, int src, struct rd *r)
     for (uint32_t i = 0; i < n; i++) {
         if (proto_get_data(r, &d) != 0)
             break;
-        struct pd_future *t = graph_get(s->g, d.f.cookie);
-        if (!t)
+        struct pd_future *t = d.f.run == s->f->run
+                                  ? graph_get(s->g, d.f.cookie) : NULL;
+        if (!t || atomic_load(&t->fetch) != FETCH_ASKED)
             continue;
         s->fetches--;
-        if (d.err) {
+        if (d.code != DATA_OK) {
             char buf[512];
-            snprintf(buf, sizeof(buf), "result lost on rank %d: %s", src,
-                     d.err);
+            snprintf(buf, sizeof(buf), "result lost on rank %d: %s",
+                     s->wt.w[w].rank, d.err ? d.err : "?");
+            free(t->message);
             t->message = pd__xstrdup(buf);
             atomic_store_explicit(&t->fetch, FETCH_LOST,
                                   memory_order_release);
             continue;
         }
         if (log_enabled(PD_DEBUG))
-            log_msg(PD_DEBUG, run_name(t), "Fetched result (%u bytes) from "
-                    "rank %d for pd_result", d.len, src);
+            log_msg(PD_DEBUG, run_name(s, t), "Fetched result (%" PRIu64
+                    " bytes) from rank %d for pd_result", d.len,
+                    s->wt.w[w].rank);
         atomic_store_explicit(&t->value, pd__xmemdup(d.packed, d.len),
                               memory_order_release);
         atomic_store_explicit(&t->fetch, FETCH_DONE, memory_order_release);
@@ -135,19 +170,21 @@ static void on_data(struct sched *s, int src, struct rd *r)
 
 static void want_fetch(struct sched *s, struct pd_future *t)
 {
-    struct proto_fetch fe = { t->id, t->id, 0 };
-
     if (atomic_load(&t->value)) {
-        atomic_store(&t->fetch, FETCH_DONE);
+        atomic_store_explicit(&t->fetch, FETCH_DONE, memory_order_release);
         return;
     }
-    if (t->rank < 0) {
+    if (t->worker < 0) {
+        free(t->message);
         t->message = pd__xstrdup("result was freed: the flow called "
                                  "pd_release() on this future before");
         atomic_store_explicit(&t->fetch, FETCH_LOST, memory_order_release);
         return;
     }
-    proto_put_fetch(batch_add(&s->fetch[t->rank]), &fe);
+    struct proto_fetch fe = { s->f->run, t->id, s->wt.w[t->worker].seq,
+                              t->id, 0 };
+    proto_put_fetch(comm_batch_add(s->c, peer_of(s, t->worker), TAG_FETCH,
+                                   &s->fetch[t->worker], 32), &fe);
     s->fetches++;
 }
 
@@ -155,7 +192,6 @@ static int take_requests(struct sched *s)
 {
     struct req *reqs;
     size_t n = flow_take_reqs(s->f, &reqs);
-
     bool debug = log_enabled(PD_DEBUG);
 
     for (size_t i = 0; i < n; i++) {
@@ -164,7 +200,7 @@ static int take_requests(struct sched *s)
         case REQ_SUBMIT:
             graph_add(s->g, t);
             if (debug && !graph_state_final(atomic_load(&t->state)))
-                log_msg(PD_DEBUG, run_name(t), "Pending (%s)",
+                log_msg(PD_DEBUG, run_name(s, t), "Pending (%s)",
                         t->npending ? "waiting for upstream runs"
                                     : "ready");
             break;
@@ -180,113 +216,92 @@ static int take_requests(struct sched *s)
     return n > 0;
 }
 
-/* Queue depth allowed for t on worker w. */
-static int window(const struct sched *s, const struct pd_future *t, int w)
+/* Send the TAG_TASKS batch being built for worker w. */
+static void send_tasks(struct sched *s, int w)
 {
-    double a = s->avg_s[t->def];
-    int th = s->w[w].threads, ahead = s->prefetch;
-
-    if (a > LONG_TASK_S)
-        return 2 * th;
-    if (a >= 0 && a * MAX_AHEAD < QUEUE_S)
-        ahead = MAX_AHEAD;
-    else if (a > 0 && QUEUE_S / a > ahead)
-        ahead = (int)(QUEUE_S / a);
-    return th + ahead * th;
+    if (!s->tasks[w].n)
+        return;
+    s->wt.w[w].seq++;
+    comm_send_batch(s->c, peer_of(s, w), TAG_TASKS, &s->tasks[w]);
 }
 
-/* The rank that made t's largest input, or -1. Small inputs count too: a
- * chain of small results then stays on one warm worker. */
-static int input_home(struct sched *s, const struct pd_future *t)
+/* What placement needs to know of t: its task's run time, its inputs. */
+static void describe(struct sched *s, const struct pd_future *t,
+                     struct pick *pk)
 {
-    struct rd r = rd_init(t->args, t->argslen);
-    const struct pd_future *best = NULL;
-    uint64_t id = 0;
-    int32_t rank;
-    pd_value v;
+    struct up_iter it = graph_up_begin(t);
+    struct pd_future *u;
+    size_t n = 0;
 
-    if (!(t->flags & RUN_HAS_DEPS))
-        return -1;
-    for (uint32_t i = 0; i < t->nargs; i++) {
-        if (proto_get_value(&r, &v, &id, &rank) != 0)
-            break;
-        if ((int)v.kind != WIRE_FUTURE)
-            continue;
-        const struct pd_future *u = graph_get(s->g, id);
-        if (u->rank > 0 && (!best || u->size > best->size))
-            best = u;
-    }
-    return best ? best->rank : -1;
-}
-
-/* A worker for t, or -1 when all are full. Fill every worker up to its
- * threads before queueing ahead anywhere, so short flows spread out. */
-static int pick_worker(struct sched *s, const struct pd_future *t)
-{
-    int n = s->c->size, home = input_home(s, t);
-
-    if (home > 0 && s->w[home].inflight < window(s, t, home))
-        return home;
-    for (int pass = 0; pass < 2; pass++) {
-        for (int k = 0; k < n - 1; k++) {
-            int w = 1 + (s->cursor + k) % (n - 1);
-            int cap = pass == 0 ? s->w[w].threads : window(s, t, w);
-            if (s->w[w].inflight < cap) {
-                s->cursor = w % (n - 1);
-                return w;
-            }
+    while ((u = graph_up_next(s->g, &it))) {
+        if (n == s->incap) {
+            s->incap = s->incap ? s->incap * 2 : 16;
+            s->in = pd__xrealloc(s->in, s->incap * sizeof(*s->in));
         }
+        bool done = atomic_load(&u->state) == PD_COMPLETED;
+        s->in[n].worker = atomic_load(&u->value) ? -1 : u->worker;
+        s->in[n].done = done;
+        s->in[n].bytes = done ? u->size : 0;
+        n++;
     }
-    return -1;
+    pk->run_s = s->avg_s[t->def];
+    pk->prefetch = s->prefetch;
+    pk->in = s->in;
+    pk->nin = (int)n;
+    pk->move_s = MOVE_S;
+    pk->move_bps = MOVE_BPS;
 }
 
-/* Append t to the batch for rank w; dependencies become values (small
- * results kept on rank 0) or references to the worker holding them. */
+/* Append t to the batch for worker w; dependencies become values (small
+ * results kept on rank 0) or references to the worker making or holding
+ * them. -1 when an input is gone (t has failed). */
 static int encode(struct sched *s, struct pd_future *t, int w)
 {
-    double avg = s->avg_s[t->def];
-    struct proto_task pt = { t->id, t->def, t->seq,
-                             avg >= 0 && avg < SHORT_TASK_S ? TASK_SHORT : 0,
+    struct proto_task pt = { s->f->run, t->id, t->def, t->seq, 0,
                              t->nargs, t->argslen, t->args };
     struct buf a = { 0 };
     struct rd r;
     pd_value v;
     uint64_t id = 0;
-    int32_t rank;
+    int32_t unused;
 
-    if (!(t->flags & RUN_HAS_DEPS)) {
-        proto_put_task(batch_add(&s->out[w]), &pt);
-        return 0;
-    }
-    r = rd_init(t->args, t->argslen);
-    for (uint32_t i = 0; i < t->nargs; i++) {
-        const uint8_t *start = r.p;
-        proto_get_value(&r, &v, &id, &rank);
-        if ((int)v.kind != WIRE_FUTURE) {
-            buf_put(&a, start, (size_t)(r.p - start));
-            continue;
+    if (t->flags & RUN_HAS_DEPS) {
+        r = rd_init(t->args, t->argslen);
+        for (uint32_t i = 0; i < t->nargs; i++) {
+            const uint8_t *start = r.p;
+            proto_get_value(&r, &v, &id, &unused);
+            if ((int)v.kind != WIRE_FUTURE) {
+                buf_put(&a, start, (size_t)(r.p - start));
+                continue;
+            }
+            struct pd_future *u = graph_get(s->g, id);
+            uint8_t *val = atomic_load(&u->value);
+            if (val) {
+                buf_put(&a, val, u->size);
+            } else if (u->worker >= 0) {
+                /* Sent in the batch being built, or in one before. */
+                int h = u->worker;
+                struct proto_ref ref = {
+                    u->id, (uint32_t)s->wt.w[h].rank,
+                    s->wt.w[h].seq + (s->tasks[h].n > 0),
+                };
+                proto_put_ref(&a, &ref);
+            } else {
+                char msg[256];
+                snprintf(msg, sizeof(msg), "input from %s is gone: its "
+                         "result was freed", run_name(s, u));
+                buf_free(&a);
+                graph_fail(s->g, t, msg);
+                return -1;
+            }
         }
-        struct pd_future *u = graph_get(s->g, id);
-        uint8_t *val = atomic_load(&u->value);
-        if (val) {
-            buf_put(&a, val, u->size);
-        } else if (u->rank > 0) {
-            buf_u8(&a, WIRE_REF);
-            buf_u64(&a, u->id);
-            buf_u32(&a, (uint32_t)u->rank);
-        } else {
-            char msg[256];
-            snprintf(msg, sizeof(msg), "input from %s is gone: the flow "
-                     "released it with pd_release() before this task run "
-                     "was submitted", run_name(u));
-            buf_free(&a);
-            graph_fail(s->g, t, msg);
-            return -1;
-        }
+        pt.args = a.data;
+        pt.argslen = (uint32_t)a.len;
     }
-    pt.args = a.data;
-    pt.argslen = (uint32_t)a.len;
-    proto_put_task(batch_add(&s->out[w]), &pt);
+    if (s->tasks[w].n && s->tasks[w].b.len + pt.argslen + 64 > PROTO_MAX_MSG)
+        send_tasks(s, w);
+    proto_put_task(comm_batch_add(s->c, peer_of(s, w), TAG_TASKS,
+                                  &s->tasks[w], pt.argslen + 64), &pt);
     buf_free(&a);
     return 0;
 }
@@ -294,23 +309,37 @@ static int encode(struct sched *s, struct pd_future *t, int w)
 static int dispatch(struct sched *s)
 {
     struct pd_future *t;
+    struct pick pk;
     int sent = 0, w;
     bool debug = log_enabled(PD_DEBUG);
 
-    while ((t = graph_peek(s->g)) && (w = pick_worker(s, t)) > 0) {
+    while ((t = graph_peek(s->g))) {
+        if (graph_state_final(atomic_load(&t->state))) {
+            graph_pop(s->g); /* ended NotReady while it waited here */
+            continue;
+        }
+        describe(s, t, &pk);
+        if ((w = wtable_pick(&s->wt, &pk)) < 0)
+            break;
         graph_pop(s->g);
         if (encode(s, t, w) != 0)
             continue;
-        s->w[w].inflight++;
-        t->rank = w;
-        atomic_store_explicit(&t->state, PD_RUNNING, memory_order_relaxed);
+        graph_dispatched(s->g, t, w);
+        /* Each input's worker copy stays until t has been reported. */
+        struct up_iter it = graph_up_begin(t);
+        struct pd_future *u;
+        while ((u = graph_up_next(s->g, &it)))
+            u->wrefs++;
+        s->wt.w[w].inflight++;
+        s->inflight++;
         if (debug)
-            log_msg(PD_DEBUG, run_name(t), "Running on rank %d", w);
+            log_msg(PD_DEBUG, run_name(s, t), "Running on rank %d",
+                    s->wt.w[w].rank);
         sent++;
     }
-    for (w = 1; w < s->c->size; w++) {
-        comm_send_batch(s->c, w, TAG_TASKS, &s->out[w]);
-        comm_send_batch(s->c, w, TAG_FETCH, &s->fetch[w]);
+    for (w = 0; w < s->wt.n; w++) {
+        send_tasks(s, w);
+        comm_send_batch(s->c, peer_of(s, w), TAG_FETCH, &s->fetch[w]);
     }
     return sent;
 }
@@ -321,29 +350,39 @@ static int send_frees(struct sched *s)
     uint64_t *pairs;
     size_t n = graph_take_free(s->g, &pairs);
 
-    for (size_t i = 0; i < n; i++)
-        buf_u64(batch_add(&s->out[pairs[2 * i]]), pairs[2 * i + 1]);
-    for (int w = 1; w < s->c->size && n; w++)
-        comm_send_batch(s->c, w, TAG_FREE, &s->out[w]);
+    for (size_t i = 0; i < n; i++) {
+        int w = (int)pairs[2 * i];
+        proto_put_free(comm_batch_add(s->c, peer_of(s, w), TAG_FREE,
+                                      &s->frees[w], 12),
+                       s->f->run, pairs[2 * i + 1]);
+    }
+    for (int w = 0; w < s->wt.n && n; w++)
+        comm_send_batch(s->c, peer_of(s, w), TAG_FREE, &s->frees[w]);
     return n > 0;
 }
 
 static int poll_messages(struct sched *s)
 {
-    int src, tag, got = 0;
+    int tag, got = 0;
+    struct peer from;
     uint8_t *data;
     size_t len;
 
     /* Bounded, so a flood of reports cannot starve dispatch. */
-    while (got < 64 && comm_recv(s->c, &src, &tag, &data, &len)) {
+    while (got < 64 && comm_recv(s->c, &from, &tag, &data, &len)) {
         struct rd r = rd_init(data, len);
-        if (tag == TAG_DONE)
-            on_done(s, src, &r);
+        int w = wtable_find(&s->wt, from.ep, from.rank);
+        if (w < 0)
+            log_msg(PD_ERROR, "pdask-mpi", "message tag %d from unknown "
+                    "rank %d (endpoint %d) ignored", tag, from.rank,
+                    from.ep);
+        else if (tag == TAG_DONE)
+            on_done(s, w, &r);
         else if (tag == TAG_DATA)
-            on_data(s, src, &r);
+            on_data(s, w, &r);
         else
             log_msg(PD_ERROR, "pdask-mpi", "unexpected message tag %d from "
-                    "rank %d ignored", tag, src);
+                    "rank %d ignored", tag, from.rank);
         free(data);
         got++;
     }
@@ -356,6 +395,10 @@ static void summary(struct sched *s, int code)
     uint64_t total = atomic_load(&g->nruns), ok = g->ncompleted;
     const char *state = code == 0 ? "Completed" : "Failed";
 
+    if (s->notready > NOTREADY_SHOWN)
+        log_msg(PD_WARNING, s->f->name, "%" PRIu64 " more task runs ended "
+                "NotReady (each is logged at --log-level debug)",
+                s->notready - NOTREADY_SHOWN);
     log_msg(code == 0 ? PD_INFO : PD_ERROR, s->f->name,
             "Finished in state %s: %" PRIu64 " of %" PRIu64
             " task runs completed, %" PRIu64 " did not, in %.3f s",
@@ -383,7 +426,9 @@ static void loop(struct sched *s)
         } else if (done) {
             return;
         } else {
-            comm_idle(s->c, s->recent_s, MAX_SLEEP_S);
+            comm_idle(s->c, s->recent_s,
+                      s->inflight || s->fetches ? BUSY_SLEEP_S
+                                                : MAX_SLEEP_S);
         }
     }
 }
@@ -405,47 +450,88 @@ static int outcome(struct sched *s)
     return code;
 }
 
+/* Runs still sent to workers when the flow ended (its function returned
+ * early on an error after pd_wait_all): wait for their reports, so no
+ * worker is stopped in the middle of one. */
+static void drain(struct sched *s)
+{
+    while (s->inflight) {
+        int busy = poll_messages(s) + comm_progress(s->c);
+        if (busy)
+            comm_busy(s->c);
+        else
+            comm_idle(s->c, s->recent_s, BUSY_SLEEP_S);
+    }
+}
+
+static void sched_init(struct sched *s, struct comm *c, struct pd_flow *f,
+                       const struct sched_opts *o)
+{
+    int ntasks = f->mod ? f->mod->ntasks : 0;
+
+    memset(s, 0, sizeof(*s));
+    s->c = c;
+    s->f = f;
+    s->g = &f->g;
+    s->prefetch = o->prefetch;
+    wtable_init(&s->wt);
+    for (int r = 1; r < o->nranks; r++) {
+        int w = wtable_add(&s->wt, 0, r, o->threads[r]);
+        wtable_set_state(&s->wt, w, W_ACTIVE);
+    }
+    s->nbatch = s->wt.n;
+    s->tasks = pd__xcalloc((size_t)s->nbatch + 1, sizeof(*s->tasks));
+    s->frees = pd__xcalloc((size_t)s->nbatch + 1, sizeof(*s->frees));
+    s->fetch = pd__xcalloc((size_t)s->nbatch + 1, sizeof(*s->fetch));
+    s->avg_s = pd__xcalloc((size_t)ntasks + 1, sizeof(double));
+    for (int i = 0; i <= ntasks; i++)
+        s->avg_s[i] = -1;
+    s->t0 = pd__now();
+}
+
+static void sched_destroy(struct sched *s)
+{
+    for (int w = 0; w < s->nbatch; w++) {
+        buf_free(&s->tasks[w].b);
+        buf_free(&s->frees[w].b);
+        buf_free(&s->fetch[w].b);
+    }
+    free(s->tasks);
+    free(s->frees);
+    free(s->fetch);
+    free(s->avg_s);
+    free(s->in);
+    wtable_destroy(&s->wt);
+}
+
 int sched_run(struct comm *c, struct pd_flow *f, const struct sched_opts *o)
 {
-    struct sched s = { .c = c, .f = f, .g = &f->g, .prefetch = o->prefetch };
+    struct sched s;
     pthread_t flow_thread;
     int code;
 
-    s.w = pd__xcalloc((size_t)c->size, sizeof(*s.w));
-    s.out = pd__xcalloc((size_t)c->size, sizeof(*s.out));
-    s.fetch = pd__xcalloc((size_t)c->size, sizeof(*s.fetch));
-    s.avg_s = pd__xcalloc((size_t)loader_ntasks() + 1, sizeof(double));
-    for (int i = 0; i <= loader_ntasks(); i++)
-        s.avg_s[i] = -1;
-    for (int w = 1; w < c->size; w++)
-        s.w[w].threads = o->threads[w] > 0 ? o->threads[w] : 1;
-    s.t0 = pd__now();
-
+    sched_init(&s, c, f, o);
     log_msg(PD_INFO, f->name, "Beginning flow run with %d workers",
-            c->size - 1);
+            wtable_active(&s.wt));
     if (pthread_create(&flow_thread, NULL, flow_thread_main, f) != 0) {
         log_error("cannot start the flow thread: out of threads or memory");
         code = 2;
     } else {
         loop(&s);
         pthread_join(flow_thread, NULL);
+        drain(&s);
         code = outcome(&s);
     }
 
     /* Workers wait for this whatever happened: never leave them hanging. */
-    for (int w = 1; w < c->size; w++) {
+    for (int w = 0; w < s.wt.n; w++) {
         struct buf b = { 0 };
+        if (s.wt.w[w].state == W_GONE)
+            continue;
         buf_u32(&b, 0);
-        comm_send(c, w, TAG_STOP, &b);
+        comm_send(c, peer_of(&s, w), TAG_STOP, &b);
     }
     comm_flush(c);
-    for (int w = 0; w < c->size; w++) {
-        buf_free(&s.out[w].b);
-        buf_free(&s.fetch[w].b);
-    }
-    free(s.w);
-    free(s.out);
-    free(s.fetch);
-    free(s.avg_s);
+    sched_destroy(&s);
     return code;
 }

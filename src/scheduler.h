@@ -1,5 +1,6 @@
 /* scheduler.h - rank 0's loop: takes the flow's requests, keeps the graph,
- * sends ready task runs to workers in batches, reads what they report. */
+ * places ready task runs on workers (wtable.h) and sends them in batches,
+ * reads what the workers report. */
 #ifndef PD_SCHEDULER_H
 #define PD_SCHEDULER_H
 
@@ -7,8 +8,10 @@
 #include "flow.h"
 
 struct sched_opts {
-    const int *threads;   /* executor threads of each rank (index 0 unused) */
-    int prefetch;         /* extra short task runs queued ahead per worker */
+    const int *threads;   /* executor threads of each rank of endpoint 0
+                             (index 0, the scheduler, unused) */
+    int nranks;           /* ranks on endpoint 0 */
+    int prefetch;         /* extra short task runs queued ahead per thread */
 };
 
 /* Run flow f to its end on the workers of c, then stop them. Returns the

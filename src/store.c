@@ -13,8 +13,9 @@ static size_t slot_of(uint64_t id, size_t cap)
     return (size_t)(id >> 17) & (cap - 1);
 }
 
-void store_init(struct store *s)
+void store_init(struct store *s, bool owns)
 {
+    s->owns = owns;
     s->cap = 64;
     s->count = 0;
     s->bytes = 0;
@@ -23,7 +24,7 @@ void store_init(struct store *s)
 
 void store_destroy(struct store *s)
 {
-    for (size_t i = 0; i < s->cap; i++)
+    for (size_t i = 0; i < s->cap && s->owns; i++)
         free(s->slots[i].data);
     free(s->slots);
     s->slots = NULL;
@@ -59,7 +60,8 @@ void store_put(struct store *s, uint64_t id, uint8_t *data, size_t len)
         i = (i + 1) & (s->cap - 1);
     if (s->slots[i].data) {
         s->bytes -= s->slots[i].len;
-        free(s->slots[i].data);
+        if (s->owns)
+            free(s->slots[i].data);
     } else {
         s->count++;
     }
@@ -88,7 +90,8 @@ int store_drop(struct store *s, uint64_t id)
         i = (i + 1) & (s->cap - 1);
     if (!s->slots[i].data)
         return -1;
-    free(s->slots[i].data);
+    if (s->owns)
+        free(s->slots[i].data);
     s->bytes -= s->slots[i].len;
     s->count--;
     /* Shift later members of the probe run back into the hole. */

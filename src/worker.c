@@ -1,10 +1,14 @@
 /* worker.c - see worker.h.
  *
- * The comm thread unpacks task runs, resolves their inputs (local store, or
- * fetched from the rank holding them), queues them for the executors (or
- * runs a lone short one itself), and batches what ends into one TAG_DONE
- * per round. Executors sleep on a condition variable when there is nothing
- * to run. */
+ * The comm thread unpacks task runs and resolves their inputs: from the
+ * local store, from a run still being made here (the run waits for it),
+ * or fetched from the worker making or holding it (which answers when it
+ * has it). Runs with all their inputs go to the executors; what ends is
+ * reported to the scheduler in one TAG_DONE per round. Every result stays
+ * here until the scheduler frees it. Executors sleep on a condition
+ * variable when there is nothing to run; user code never runs on the comm
+ * thread, so a task that blocks holds up nobody but itself. */
+#define _XOPEN_SOURCE 700 /* sigaltstack */
 #include "worker.h"
 
 #include <assert.h>
@@ -16,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "flow.h"
 #include "loader.h"
 #include "log.h"
 #include "protocol.h"
@@ -24,6 +29,10 @@
 #include "util.h"
 
 #define MAX_SLEEP_S 50e-3
+/* Sleep caps while runs are here (their reports kick this thread awake)
+ * and while a run waits for a fetched input (nothing kicks). */
+#define BUSY_SLEEP_S 200e-6
+#define FETCH_SLEEP_S 30e-6
 
 /* A received TAG_TASKS buffer, shared by the runs it carries. */
 struct msgbuf {
@@ -37,19 +46,38 @@ struct blob {
     uint8_t data[];
 };
 
+/* A run here that waits for another run's result (input slot). */
+struct waiter {
+    struct waiter *next;
+    struct wtask *t;
+    int slot;
+};
+
+/* A fetch from another worker that waits for a result being made here,
+ * or for a TAG_TASKS message not received yet. */
+struct parked {
+    struct parked *next;
+    struct peer from;
+    struct proto_fetch f;
+};
+
 struct wtask {
     struct wtask *next;
+    uint32_t run;
     uint64_t id;
     uint32_t def;           /* local task index */
     uint32_t seq;
     struct msgbuf *msg;
     struct blob *owned;
-    int nwait;              /* inputs still being fetched */
+    int nwait;              /* inputs not here yet */
+    uint32_t slot;          /* in the fetch table while fetching, + 1 */
     uint8_t state;          /* outcome */
     uint8_t attempts;
     uint32_t runtime_us;
     struct buf result;      /* packed result */
     char *message;
+    struct waiter *waiters; /* comm thread: runs here waiting for this */
+    struct parked *parked;  /* comm thread: fetches waiting for this */
     int nargs;
     pd_value args[];
 };
@@ -67,11 +95,22 @@ struct worker {
     const struct worker_opts *o;
     struct queue ready;     /* comm -> executors */
     struct queue done;      /* executors -> comm */
-    struct wtask *local;    /* ended on the comm thread: failed before
-                               running, or short runs made there */
-    struct store store;
+    struct wtask *local;    /* ended on the comm thread without running */
+    struct store results;   /* store_key(run, id) -> packed result */
+    struct store failed;    /* store_key(run, id) -> why it did not
+                               complete, for late fetches */
+    struct store here;      /* store_key(run, id) -> wtask, received and
+                               not yet reported */
+    struct wtask **fetching; /* runs waiting for fetched inputs, by slot */
+    uint32_t *gen;          /* slot generations: a cookie is slot, gen */
+    uint32_t nslots, *freeslots, nfree;
+    struct parked *early;   /* fetches naming a TAG_TASKS not yet here */
+    uint32_t tasks_seq;     /* TAG_TASKS messages received */
     struct batch *data;     /* TAG_DATA replies being built, by rank */
     struct batch *fetch;    /* TAG_FETCH requests being built, by rank */
+    int npeers;             /* ranks of endpoint 0 */
+    uint64_t nrun;          /* runs received, not reported */
+    uint64_t nfetch;        /* inputs asked for, not arrived */
     int next_core;          /* binding cursor for executors */
     double recent_s;        /* mean run time of recent runs */
     int nthreads;           /* executors running */
@@ -244,8 +283,8 @@ PD_API int pd_task_attempt(const pd_ctx *ctx)
 static __thread const char *running_name;
 static int crash_rank;
 
-/* A task run that crashes takes its worker down (process isolation comes
- * later); say which run it was before the default action ends the rank.
+/* A task run that crashes takes its worker down (unless it runs in its own
+ * process); say which run it was before the default action ends the rank.
  * Only async-signal-safe calls here. */
 static void on_crash(int sig)
 {
@@ -288,7 +327,8 @@ static void catch_crashes(int rank)
     crash_rank = rank;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_crash;
-    sa.sa_flags = SA_RESETHAND;
+    /* On the thread's alternate stack: a stack overflow is named too. */
+    sa.sa_flags = SA_RESETHAND | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
     for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
         sigaction(sigs[i], &sa, NULL);
@@ -337,11 +377,12 @@ static bool attempt(struct pd_ctx *ctx, const struct pd_task_def *def)
 
 static void run_task(struct worker *wk, struct wtask *t)
 {
-    const struct pd_task_def *def = loader_task((int)t->def);
+    const struct pd_task_def *def = wk->o->mod->tasks[t->def];
     struct pd_ctx ctx = { .wk = wk, .t = t };
 
     snprintf(ctx.name, sizeof(ctx.name), "%s-%u", def->name, t->seq);
     running_name = ctx.name;
+    flow_in_task = ctx.name;
     for (ctx.attempt = 1;; ctx.attempt++) {
         if (attempt(&ctx, def)) {
             t->state = PD_COMPLETED;
@@ -358,12 +399,38 @@ static void run_task(struct worker *wk, struct wtask *t)
     t->attempts = (uint8_t)(ctx.attempt > 255 ? 255 : ctx.attempt);
     free(ctx.fail_msg);
     running_name = NULL;
+    flow_in_task = NULL;
+}
+
+/* This thread's stack for the crash handler (sigaltstack is per thread);
+ * freed by the caller. NULL when it cannot be had. */
+static void *alt_stack(void)
+{
+    stack_t ss = { .ss_size = 64 * 1024 };
+
+    ss.ss_sp = malloc(ss.ss_size);
+    if (ss.ss_sp && sigaltstack(&ss, NULL) != 0) {
+        free(ss.ss_sp);
+        return NULL;
+    }
+    return ss.ss_sp;
+}
+
+static void alt_stack_free(void *p)
+{
+    stack_t ss = { .ss_flags = SS_DISABLE };
+
+    if (!p)
+        return;
+    sigaltstack(&ss, NULL);
+    free(p);
 }
 
 static void *executor_main(void *arg)
 {
     struct worker *wk = arg;
     struct wtask *t;
+    void *stack = alt_stack();
 
     if (wk->o->topo) {
         pthread_mutex_lock(&wk->bind_mu);
@@ -376,10 +443,17 @@ static void *executor_main(void *arg)
         if (queue_push(&wk->done, t, t, 1))
             comm_kick(wk->c);
     }
+    alt_stack_free(stack);
     return NULL;
 }
 
 /* ------------------------------------------------------------ comm side */
+
+static struct peer rank_peer(int rank)
+{
+    struct peer p = { 0, rank };
+    return p;
+}
 
 static void free_task(struct wtask *t)
 {
@@ -404,63 +478,181 @@ static void ended_local(struct worker *wk, struct wtask *t)
     wk->local = t;
 }
 
-/* Run t on the comm thread itself: a lone short run, or no executors. */
-static void run_here(struct worker *wk, struct wtask *t)
+/* Hand t, whose inputs are all here, on: to the executors, or to the next
+ * report if it cannot run. */
+static void start(struct worker *wk, struct wtask *t)
 {
-    run_task(wk, t);
-    ended_local(wk, t);
+    if (t->state == PD_NOTREADY || t->message) {
+        if (t->state != PD_NOTREADY)
+            t->state = PD_FAILED;
+        ended_local(wk, t);
+    } else if (!wk->nthreads) {
+        run_task(wk, t); /* no executor could be started */
+        ended_local(wk, t);
+    } else {
+        queue_push(&wk->ready, t, t, 1);
+    }
 }
 
-/* End t on the comm thread without running it. */
-static void fail_local(struct worker *wk, struct wtask *t, const char *msg)
+/* Set t's outcome to "did not run" with msg, unless it has one already. */
+static void spoil(struct wtask *t, uint8_t state, const char *msg)
 {
-    if (!t->message)
-        t->message = pd__xstrdup(msg);
-    t->state = PD_FAILED;
-    ended_local(wk, t);
+    if (t->message)
+        return;
+    t->state = state;
+    t->message = pd__xstrdup(msg);
 }
 
-static void ask_fetch(struct worker *wk, int rank, uint64_t id,
+/* A slot in the fetch table for t; the cookie names slot and generation,
+ * so a duplicate or stale reply finds nothing instead of freed memory. */
+static uint64_t fetch_cookie(struct worker *wk, struct wtask *t)
+{
+    uint32_t s;
+
+    if (!t->slot) {
+        if (wk->nfree) {
+            s = wk->freeslots[--wk->nfree];
+        } else {
+            s = wk->nslots++;
+            wk->fetching = pd__xrealloc(wk->fetching,
+                                        wk->nslots * sizeof(*wk->fetching));
+            wk->gen = pd__xrealloc(wk->gen, wk->nslots * sizeof(*wk->gen));
+            wk->freeslots = pd__xrealloc(wk->freeslots,
+                                         wk->nslots * sizeof(uint32_t));
+            wk->gen[s] = 0;
+        }
+        wk->fetching[s] = t;
+        t->slot = s + 1;
+    }
+    return (uint64_t)wk->gen[t->slot - 1] << 32 | (t->slot - 1);
+}
+
+/* The run a cookie names, or NULL when its fetches are over. */
+static struct wtask *fetch_owner(struct worker *wk, uint64_t cookie)
+{
+    uint32_t s = (uint32_t)cookie, g = (uint32_t)(cookie >> 32);
+
+    if (s >= wk->nslots || wk->gen[s] != g || !wk->fetching[s])
+        return NULL;
+    return wk->fetching[s];
+}
+
+static void fetch_done(struct worker *wk, struct wtask *t)
+{
+    uint32_t s = t->slot - 1;
+
+    wk->fetching[s] = NULL;
+    wk->gen[s]++;
+    wk->freeslots[wk->nfree++] = s;
+    t->slot = 0;
+}
+
+/* Decode a packed input into t's slot; false when it does not parse. */
+static bool set_input(struct wtask *t, int slot, const uint8_t *p, size_t n)
+{
+    struct rd vr = rd_init(p, n);
+    uint64_t id;
+    int32_t w;
+
+    return proto_get_value(&vr, &t->args[slot], &id, &w) == 0;
+}
+
+/* An input of t arrived or will not: t goes on when it has them all. */
+static void input_done(struct worker *wk, struct wtask *t)
+{
+    if (--t->nwait > 0)
+        return;
+    if (t->slot)
+        fetch_done(wk, t);
+    start(wk, t);
+}
+
+static void ask_fetch(struct worker *wk, const struct proto_ref *ref,
                       struct wtask *t, int slot)
 {
-    struct proto_fetch fe = { id, (uint64_t)(uintptr_t)t, (uint32_t)slot };
+    struct proto_fetch fe = { t->run, ref->id, ref->seq,
+                              fetch_cookie(wk, t), (uint32_t)slot };
 
-    proto_put_fetch(batch_add(&wk->fetch[rank]), &fe);
+    proto_put_fetch(comm_batch_add(wk->c, rank_peer((int)ref->worker),
+                                   TAG_FETCH, &wk->fetch[ref->worker], 32),
+                    &fe);
     t->nwait++;
+    wk->nfetch++;
 }
 
-/* Fill t->args from the packed args; inputs on other ranks are asked for.
- * On a bad input t->message is set (and fetches already asked still come
- * back to on_data, which ends the run). */
+/* Input slot of t is run ref->id of this worker: here already, still
+ * being made (t waits for it), or ended without a result. */
+static void local_input(struct worker *wk, struct wtask *t, int slot,
+                        const struct proto_ref *ref)
+{
+    uint64_t key = store_key(t->run, ref->id);
+    const struct store_entry *e = store_get(&wk->results, key);
+    struct wtask *u;
+    char msg[256];
+
+    if (e) {
+        if (!set_input(t, slot, e->data, e->len))
+            spoil(t, PD_FAILED, "malformed input in this rank's store");
+        return;
+    }
+    if ((e = store_get(&wk->failed, key))) {
+        spoil(t, PD_NOTREADY, (const char *)e->data);
+        return;
+    }
+    u = (e = store_get(&wk->here, key)) ? (struct wtask *)(void *)e->data
+                                         : NULL;
+    if (u) {
+        struct waiter *w = pd__xmalloc(sizeof(*w));
+        w->t = t;
+        w->slot = slot;
+        w->next = u->waiters;
+        u->waiters = w;
+        t->nwait++;
+        return;
+    }
+    snprintf(msg, sizeof(msg), "input %d (task run id %" PRIu64 ") is not "
+             "on rank %d where it was made", slot + 1, ref->id,
+             wk->c->rank);
+    spoil(t, PD_FAILED, msg);
+}
+
+/* Fill t->args from the packed args; inputs on other ranks are asked for,
+ * inputs still being made here are waited for. */
 static void resolve_args(struct worker *wk, struct wtask *t,
                          const struct proto_task *pt)
 {
     struct rd r = rd_init(pt->args, pt->argslen);
-    char msg[256];
 
     for (int i = 0; i < t->nargs; i++) {
-        uint64_t id = 0;
-        int32_t rank = -1;
-        if (proto_get_value(&r, &t->args[i], &id, &rank) != 0) {
-            t->message = pd__xstrdup("malformed arguments from the "
-                                     "scheduler");
+        struct proto_ref ref = { 0 };
+        if (proto_get_value_ref(&r, &t->args[i], &ref) != 0) {
+            spoil(t, PD_FAILED, "malformed arguments from the scheduler");
             return;
         }
         if ((int)t->args[i].kind != WIRE_REF)
             continue;
-        if (rank != wk->c->rank) {
-            ask_fetch(wk, rank, id, t, i);
-            continue;
-        }
-        const struct store_entry *e = store_get(&wk->store, id);
-        struct rd vr = e ? rd_init(e->data, e->len) : rd_init(NULL, 0);
-        if (!e || proto_get_value(&vr, &t->args[i], &id, &rank) != 0) {
-            snprintf(msg, sizeof(msg), "input %d (task run id %" PRIu64
-                     ") is not on rank %d where it was made", i + 1, id,
-                     wk->c->rank);
-            t->message = pd__xstrdup(msg);
-            return;
-        }
+        if ((int)ref.worker == wk->c->rank)
+            local_input(wk, t, i, &ref);
+        else if ((int)ref.worker > 0 && (int)ref.worker < wk->npeers)
+            ask_fetch(wk, &ref, t, i);
+        else
+            spoil(t, PD_FAILED, "input on an unknown rank");
+    }
+}
+
+static void on_fetch(struct worker *wk, struct peer from,
+                     const struct proto_fetch *f);
+
+/* Fetches that came before the TAG_TASKS they name: try them again. */
+static void retry_early(struct worker *wk)
+{
+    struct parked *p = wk->early, *next;
+
+    wk->early = NULL;
+    for (; p; p = next) {
+        next = p->next;
+        on_fetch(wk, p->from, &p->f);
+        free(p);
     }
 }
 
@@ -469,178 +661,259 @@ static void on_tasks(struct worker *wk, uint8_t *data, size_t len)
     struct rd r = rd_init(data, len);
     uint32_t n = proto_get_count(&r);
     struct msgbuf *mb = pd__xmalloc(sizeof(*mb));
-    struct wtask *head = NULL, *tail = NULL;
-    int nready = 0;
 
     mb->refs = 1;
     mb->data = data;
+    wk->tasks_seq++;
     for (uint32_t i = 0; i < n; i++) {
         struct proto_task pt;
         if (proto_get_task(&r, &pt) != 0 || pt.def >= (uint32_t)wk->o->ndefs) {
             log_msg(PD_ERROR, "pdask-mpi", "rank %d: malformed task batch "
-                    "from the scheduler", wk->c->rank);
+                    "from the scheduler (%u of %u runs read)", wk->c->rank,
+                    i, n);
             break;
         }
         struct wtask *t = pd__xcalloc(1, sizeof(*t) +
                                              pt.nargs * sizeof(pd_value));
+        t->run = pt.run;
         t->id = pt.id;
         t->def = (uint32_t)wk->o->def_of[pt.def];
         t->seq = pt.seq;
         t->nargs = (int)pt.nargs;
         t->msg = mb;
         mb->refs++;
+        wk->nrun++;
+        store_put(&wk->here, store_key(t->run, t->id), (uint8_t *)(void *)t,
+                  0);
+        /* Counted as one input until every argument has been looked at. */
+        t->nwait = 1;
         resolve_args(wk, t, &pt);
-        if (t->nwait)
-            continue;  /* on_data goes on when the inputs arrive */
-        if (t->message) {
-            fail_local(wk, t, t->message);
-            continue;
-        }
-        /* A lone short run (a chain's next link) costs less here than the
-         * wake-up of an executor; not one whose retries would sleep. */
-        if ((n == 1 && (pt.flags & TASK_SHORT) &&
-             loader_task((int)t->def)->retries == 0) || !wk->nthreads) {
-            run_here(wk, t);
-            continue;
-        }
-        if (tail)
-            tail->next = t;
-        else
-            head = t;
-        tail = t;
-        nready++;
+        input_done(wk, t);
     }
-    if (head)
-        queue_push(&wk->ready, head, tail, nready);
     if (--mb->refs == 0) {
         free(mb->data);
         free(mb);
     }
+    if (wk->early)
+        retry_early(wk);
 }
 
-/* Answer a TAG_FETCH from src with what the store holds. */
-static void on_fetch(struct worker *wk, int src, struct rd *r)
+static void reply(struct worker *wk, struct peer to,
+                  const struct proto_data *d)
 {
-    uint32_t n = proto_get_count(r);
-    struct proto_data d;
+    proto_put_data(comm_batch_add(wk->c, to, TAG_DATA, &wk->data[to.rank],
+                                  d->len + 64), d);
+}
 
-    for (uint32_t i = 0; i < n; i++) {
-        if (proto_get_fetch(r, &d.f) != 0)
-            break;
-        const struct store_entry *e = store_get(&wk->store, d.f.id);
-        d.packed = e ? e->data : NULL;
-        d.len = e ? (uint32_t)e->len : 0;
-        d.err = e ? NULL : "not in this rank's store (freed or never made)";
-        proto_put_data(batch_add(&wk->data[src]), &d);
+static void park(struct parked **list, struct peer from,
+                 const struct proto_fetch *f)
+{
+    struct parked *p = pd__xmalloc(sizeof(*p));
+    p->from = from;
+    p->f = *f;
+    p->next = *list;
+    *list = p;
+}
+
+/* Answer a fetch with what is here, or park it until it is. */
+static void on_fetch(struct worker *wk, struct peer from,
+                     const struct proto_fetch *f)
+{
+    uint64_t key = store_key(f->run, f->id);
+    const struct store_entry *e = store_get(&wk->results, key);
+    struct proto_data d = { .f = *f };
+
+    if (e) {
+        d.packed = e->data;
+        d.len = e->len;
+    } else if ((e = store_get(&wk->failed, key))) {
+        d.code = DATA_NOTREADY;
+        d.err = (const char *)e->data;
+    } else if ((e = store_get(&wk->here, key))) {
+        park(&((struct wtask *)(void *)e->data)->parked, from, f);
+        return;
+    } else if (f->seq > wk->tasks_seq) {
+        park(&wk->early, from, f);
+        return;
+    } else {
+        d.code = DATA_MISSING;
+        d.err = "not in this rank's store (freed or never made)";
     }
+    reply(wk, from, &d);
 }
 
-/* A fetched input arrived: keep a copy in its run, queue the run when it
- * has all its inputs. */
-static void on_data(struct worker *wk, int src, struct rd *r)
+static void on_fetches(struct worker *wk, struct peer from, struct rd *r)
+{
+    uint32_t n = proto_get_count(r);
+    struct proto_fetch f;
+
+    for (uint32_t i = 0; i < n && proto_get_fetch(r, &f) == 0; i++)
+        on_fetch(wk, from, &f);
+}
+
+/* Fetched inputs arrived: keep a copy in their run, start it when it has
+ * them all. */
+static void on_data(struct worker *wk, struct peer from, struct rd *r)
 {
     uint32_t n = proto_get_count(r);
     struct proto_data d;
+    char msg[512];
 
     for (uint32_t i = 0; i < n; i++) {
         if (proto_get_data(r, &d) != 0)
             break;
-        struct wtask *t = (struct wtask *)(uintptr_t)d.f.cookie;
-        t->nwait--;
-        if (d.err) {
-            char msg[512];
+        struct wtask *t = fetch_owner(wk, d.f.cookie);
+        if (!t || d.f.slot >= (uint32_t)t->nargs) {
+            log_msg(PD_DEBUG, "pdask-mpi", "rank %d: a reply from rank %d "
+                    "for no waiting run ignored", wk->c->rank, from.rank);
+            continue;
+        }
+        wk->nfetch--;
+        if (d.code == DATA_NOTREADY) {
+            spoil(t, PD_NOTREADY, d.err ? d.err : "upstream failed");
+        } else if (d.code != DATA_OK) {
             snprintf(msg, sizeof(msg), "input %u could not be fetched from "
-                     "rank %d: %s", d.f.slot + 1, src, d.err);
-            free(t->message);
-            t->message = pd__xstrdup(msg);
+                     "rank %d: %s", d.f.slot + 1, from.rank,
+                     d.err ? d.err : "?");
+            spoil(t, PD_FAILED, msg);
         } else {
             struct blob *b = pd__xmalloc(sizeof(*b) + d.len);
-            uint64_t id;
-            int32_t rank;
             memcpy(b->data, d.packed, d.len);
             b->next = t->owned;
             t->owned = b;
-            struct rd vr = rd_init(b->data, d.len);
-            proto_get_value(&vr, &t->args[d.f.slot], &id, &rank);
+            if (!set_input(t, (int)d.f.slot, b->data, d.len))
+                spoil(t, PD_FAILED, "malformed input from another rank");
         }
-        if (t->nwait > 0)
-            continue;
-        if (t->message) {
-            fail_local(wk, t, t->message);
-        } else if (!wk->nthreads) {
-            run_here(wk, t);
-        } else {
-            queue_push(&wk->ready, t, t, 1);
-        }
+        input_done(wk, t);
     }
 }
 
 static void on_free(struct worker *wk, struct rd *r)
 {
-    uint32_t n = proto_get_count(r), freed = 0;
-    for (uint32_t i = 0; i < n && !r->bad; i++)
-        freed += store_drop(&wk->store, rd_u64(r)) == 0;
+    uint32_t n = proto_get_count(r), freed = 0, run;
+    uint64_t id;
+
+    for (uint32_t i = 0; i < n && proto_get_free(r, &run, &id) == 0; i++)
+        freed += store_drop(&wk->results, store_key(run, id)) == 0;
     if (log_enabled(PD_DEBUG))
         log_msg(PD_DEBUG, "pdask-mpi", "rank %d: freed %u results; %zu "
                 "results (%zu bytes) held", wk->c->rank, freed,
-                wk->store.count, wk->store.bytes);
+                wk->results.count, wk->results.bytes);
 }
 
-/* Report ended runs to the scheduler in one TAG_DONE; keep big results. */
+/* t ended here: keep its result, and hand it (or why there is none) to
+ * the runs and fetches waiting for it. */
+static void settle(struct worker *wk, struct wtask *t, char *name,
+                   size_t namelen)
+{
+    uint64_t key = store_key(t->run, t->id);
+    struct proto_data d = { .code = DATA_OK };
+    const char *why = NULL;
+
+    store_drop(&wk->here, key);
+    if (t->state == PD_COMPLETED) {
+        d.packed = t->result.data;
+        d.len = t->result.len;
+    } else {
+        /* Kept for fetches that come later, from runs sent before the
+         * scheduler heard of this one. */
+        const struct pd_task_def *def = wk->o->mod->tasks[t->def];
+        snprintf(name, namelen, "upstream task run %s-%u did not complete "
+                 "(%s)", def->name, t->seq, pd_state_name(t->state));
+        why = name;
+        store_put(&wk->failed, key, (uint8_t *)pd__xstrdup(why),
+                  strlen(why) + 1);
+        d.code = DATA_NOTREADY;
+        d.err = why;
+    }
+    while (t->waiters) {
+        struct waiter *w = t->waiters;
+        t->waiters = w->next;
+        if (why)
+            spoil(w->t, PD_NOTREADY, why);
+        else if (!set_input(w->t, w->slot, d.packed, d.len))
+            spoil(w->t, PD_FAILED, "malformed input");
+        input_done(wk, w->t);
+        free(w);
+    }
+    while (t->parked) {
+        struct parked *p = t->parked;
+        t->parked = p->next;
+        d.f = p->f;
+        reply(wk, p->from, &d);
+        free(p);
+    }
+}
+
+/* Report ended runs to the scheduler in one TAG_DONE; keep their results
+ * until the scheduler frees them. */
 static int drain_done(struct worker *wk)
 {
     struct wtask *t = queue_take_all(&wk->done), *next;
     struct buf b = { 0 };
     uint32_t n = 0;
+    char why[256];
 
-    if (wk->local) {
-        struct wtask *last = wk->local;
-        while (last->next)
-            last = last->next;
-        last->next = t;
-        t = wk->local;
-        wk->local = NULL;
-    }
-    if (!t)
-        return 0;
     proto_begin(&b);
-    for (; t; t = next) {
-        struct proto_done d = {
-            .id = t->id, .state = t->state, .attempts = t->attempts,
-            .runtime_us = t->runtime_us, .message = t->message,
-        };
-        next = t->next;
-        if (t->state == PD_COMPLETED) {
-            d.size = t->result.len;
-            d.inline_v = t->result.data;
-            if (d.size > PROTO_INLINE_MAX) {
-                store_put(&wk->store, t->id, t->result.data, t->result.len);
+    /* Runs that settle here may end others here: loop until none did. */
+    while (t || wk->local) {
+        if (!t) {
+            t = wk->local;
+            wk->local = NULL;
+        }
+        for (; t; t = next) {
+            struct proto_done d = {
+                .run = t->run, .id = t->id, .state = t->state,
+                .attempts = t->attempts, .runtime_us = t->runtime_us,
+                .message = t->message,
+            };
+            next = t->next;
+            settle(wk, t, why, sizeof(why));
+            if (t->state == PD_COMPLETED) {
+                d.size = t->result.len;
+                d.inline_v = t->result.data;
+            }
+            if (b.len + 64 + (d.message ? strlen(d.message) : 0) >
+                PROTO_MAX_MSG) {
+                proto_set_count(&b, n);
+                comm_send(wk->c, rank_peer(0), TAG_DONE, &b);
+                proto_begin(&b);
+                n = 0;
+            }
+            proto_put_done(&b, &d);
+            if (t->state == PD_COMPLETED) {
+                store_put(&wk->results, store_key(t->run, t->id),
+                          t->result.data, t->result.len);
                 t->result.data = NULL;
                 t->result.len = t->result.cap = 0;
             }
+            wk->recent_s = pd__ema(wk->recent_s, t->runtime_us * 1e-6);
+            wk->nrun--;
+            n++;
+            free_task(t);
         }
-        proto_put_done(&b, &d);
-        wk->recent_s = pd__ema(wk->recent_s, t->runtime_us * 1e-6);
-        n++;
-        free_task(t);
+    }
+    if (!n) {
+        buf_free(&b);
+        return 0;
     }
     proto_set_count(&b, n);
-    comm_send(wk->c, 0, TAG_DONE, &b);
+    comm_send(wk->c, rank_peer(0), TAG_DONE, &b);
     return 1;
 }
 
 /* Send the TAG_DATA and TAG_FETCH messages built this round. */
 static void flush_batches(struct worker *wk)
 {
-    for (int r = 0; r < wk->c->size; r++) {
-        comm_send_batch(wk->c, r, TAG_DATA, &wk->data[r]);
-        comm_send_batch(wk->c, r, TAG_FETCH, &wk->fetch[r]);
+    for (int r = 0; r < wk->npeers; r++) {
+        comm_send_batch(wk->c, rank_peer(r), TAG_DATA, &wk->data[r]);
+        comm_send_batch(wk->c, rank_peer(r), TAG_FETCH, &wk->fetch[r]);
     }
 }
 
 /* Handle one message; false when it says stop. */
-static bool handle(struct worker *wk, int src, int tag, uint8_t *data,
-                   size_t len)
+static bool handle(struct worker *wk, struct peer from, int tag,
+                   uint8_t *data, size_t len)
 {
     struct rd r = rd_init(data, len);
 
@@ -649,10 +922,10 @@ static bool handle(struct worker *wk, int src, int tag, uint8_t *data,
         on_tasks(wk, data, len);  /* takes data */
         return true;
     case TAG_FETCH:
-        on_fetch(wk, src, &r);
+        on_fetches(wk, from, &r);
         break;
     case TAG_DATA:
-        on_data(wk, src, &r);
+        on_data(wk, from, &r);
         break;
     case TAG_FREE:
         on_free(wk, &r);
@@ -662,25 +935,74 @@ static bool handle(struct worker *wk, int src, int tag, uint8_t *data,
         return false;
     default:
         log_msg(PD_ERROR, "pdask-mpi", "rank %d: unexpected message tag %d "
-                "from rank %d ignored", wk->c->rank, tag, src);
+                "from rank %d ignored", wk->c->rank, tag, from.rank);
     }
     free(data);
     return true;
 }
 
+static void worker_init(struct worker *wk, struct comm *c,
+                        const struct worker_opts *o)
+{
+    memset(wk, 0, sizeof(*wk));
+    wk->c = c;
+    wk->o = o;
+    wk->npeers = o->npeers;
+    queue_init(&wk->ready);
+    queue_init(&wk->done);
+    store_init(&wk->results, true);
+    store_init(&wk->failed, true);
+    store_init(&wk->here, false);
+    pthread_mutex_init(&wk->bind_mu, NULL);
+    wk->data = pd__xcalloc((size_t)wk->npeers, sizeof(*wk->data));
+    wk->fetch = pd__xcalloc((size_t)wk->npeers, sizeof(*wk->fetch));
+}
+
+static void worker_destroy(struct worker *wk)
+{
+    if (log_enabled(PD_DEBUG))
+        log_msg(PD_DEBUG, "pdask-mpi", "rank %d: holds %zu results (%zu "
+                "bytes) at exit", wk->c->rank, wk->results.count,
+                wk->results.bytes);
+    for (int r = 0; r < wk->npeers; r++) {
+        buf_free(&wk->data[r].b);
+        buf_free(&wk->fetch[r].b);
+    }
+    while (wk->early) {
+        struct parked *p = wk->early;
+        wk->early = p->next;
+        free(p);
+    }
+    free(wk->data);
+    free(wk->fetch);
+    free(wk->fetching);
+    free(wk->gen);
+    free(wk->freeslots);
+    store_destroy(&wk->results);
+    store_destroy(&wk->failed);
+    store_destroy(&wk->here);
+    queue_destroy(&wk->ready);
+    queue_destroy(&wk->done);
+    pthread_mutex_destroy(&wk->bind_mu);
+}
+
+/* How long the comm thread may sleep now. */
+static double sleep_cap(const struct worker *wk)
+{
+    if (wk->nfetch)
+        return FETCH_SLEEP_S;
+    return wk->nrun ? BUSY_SLEEP_S : MAX_SLEEP_S;
+}
+
 int worker_run(struct comm *c, const struct worker_opts *o)
 {
-    struct worker wk = { .c = c, .o = o };
+    struct worker wk;
     pthread_t *th = pd__xcalloc((size_t)o->threads, sizeof(*th));
+    void *stack = alt_stack();
     bool running = true;
 
     catch_crashes(c->rank);
-    queue_init(&wk.ready);
-    queue_init(&wk.done);
-    store_init(&wk.store);
-    pthread_mutex_init(&wk.bind_mu, NULL);
-    wk.data = pd__xcalloc((size_t)c->size, sizeof(*wk.data));
-    wk.fetch = pd__xcalloc((size_t)c->size, sizeof(*wk.fetch));
+    worker_init(&wk, c, o);
     for (int i = 0; i < o->threads; i++) {
         if (pthread_create(&th[i], NULL, executor_main, &wk) != 0)
             break;
@@ -693,13 +1015,14 @@ int worker_run(struct comm *c, const struct worker_opts *o)
                 "thread");
 
     while (running) {
-        int src, tag, got = 0, busy;
+        int tag, got = 0, busy;
+        struct peer from;
         uint8_t *data;
         size_t len;
 
         while (running && got < 64 &&
-               comm_recv(c, &src, &tag, &data, &len)) {
-            running = handle(&wk, src, tag, data, len);
+               comm_recv(c, &from, &tag, &data, &len)) {
+            running = handle(&wk, from, tag, data, len);
             got++;
         }
         busy = got + drain_done(&wk);
@@ -708,7 +1031,7 @@ int worker_run(struct comm *c, const struct worker_opts *o)
         if (busy)
             comm_busy(c);
         else if (running)
-            comm_idle(c, wk.recent_s, MAX_SLEEP_S);
+            comm_idle(c, wk.recent_s, sleep_cap(&wk));
     }
 
     pthread_mutex_lock(&wk.ready.mu);
@@ -718,17 +1041,8 @@ int worker_run(struct comm *c, const struct worker_opts *o)
     for (int i = 0; i < wk.nthreads; i++)
         pthread_join(th[i], NULL);
     comm_flush(c);
-
-    for (int r = 0; r < c->size; r++) {
-        buf_free(&wk.data[r].b);
-        buf_free(&wk.fetch[r].b);
-    }
-    free(wk.data);
-    free(wk.fetch);
     free(th);
-    store_destroy(&wk.store);
-    queue_destroy(&wk.ready);
-    queue_destroy(&wk.done);
-    pthread_mutex_destroy(&wk.bind_mu);
+    worker_destroy(&wk);
+    alt_stack_free(stack);
     return 0;
 }

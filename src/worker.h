@@ -5,12 +5,15 @@
 
 #include "comm.h"
 
+struct module;
 struct topology;
 
 struct worker_opts {
     int threads;                /* executor threads */
+    const struct module *mod;   /* the flow's tasks here */
     const int *def_of;          /* scheduler's task index -> local index */
     int ndefs;
+    int npeers;                 /* ranks of endpoint 0 */
     struct topology *topo;      /* for binding executors, or NULL */
     int bind_first;             /* first core (logical index) to bind to */
 };

@@ -63,10 +63,10 @@ static void references(void)
     uint64_t id = 0;
     int32_t rank = 0;
 
+    struct proto_ref ref = { 99, 5, 17 }, ref2;
     CHECK_EQ(proto_put_value(&b, &fut, 1234567890123ull), 0);
-    buf_u8(&b, WIRE_REF);
-    buf_u64(&b, 99);
-    buf_u32(&b, 5);
+    proto_put_ref(&b, &ref);
+    proto_put_ref(&b, &ref);
     struct rd r = rd_init(b.data, b.len);
     CHECK_EQ(proto_get_value(&r, &v, &id, &rank), 0);
     CHECK_EQ(v.kind, WIRE_FUTURE);
@@ -75,6 +75,12 @@ static void references(void)
     CHECK_EQ(v.kind, WIRE_REF);
     CHECK_EQ(id, 99);
     CHECK_EQ(rank, 5);
+    CHECK_EQ(proto_get_value_ref(&r, &v, &ref2), 0);
+    CHECK_EQ(v.kind, WIRE_REF);
+    CHECK_EQ(ref2.id, 99);
+    CHECK_EQ(ref2.worker, 5);
+    CHECK_EQ(ref2.seq, 17);
+    CHECK(r.p == r.end);
     buf_free(&b);
 }
 
@@ -82,8 +88,8 @@ static void messages(void)
 {
     struct buf b = { 0 }, args = { 0 };
     pd_value a = pd_int(7);
-    struct proto_task t = { 5, 2, 3, TASK_SHORT, 1, 0, NULL }, t2;
-    struct proto_done d = { .id = 9, .state = PD_FAILED, .attempts = 3,
+    struct proto_task t = { 7, 5, 2, 3, 0, 1, 0, NULL }, t2;
+    struct proto_done d = { .run = 7, .id = 9, .state = PD_FAILED, .attempts = 3,
                             .runtime_us = 1500, .message = "boom" }, d2;
     uint8_t inl[9] = { PD_INT, 1, 0, 0, 0, 0, 0, 0, 0 };
 
@@ -106,14 +112,16 @@ static void messages(void)
     struct rd r = rd_init(b.data, b.len);
     CHECK_EQ(proto_get_count(&r), 4);
     CHECK_EQ(proto_get_task(&r, &t2), 0);
+    CHECK_EQ(t2.run, 7);
     CHECK_EQ(t2.id, 5);
     CHECK_EQ(t2.def, 2);
     CHECK_EQ(t2.seq, 3);
-    CHECK_EQ(t2.flags, TASK_SHORT);
+    CHECK_EQ(t2.flags, 0);
     CHECK_EQ(t2.nargs, 1);
     CHECK_EQ(t2.argslen, 9);
     CHECK(memcmp(t2.args, args.data, 9) == 0);
     CHECK_EQ(proto_get_done(&r, &d2), 0);
+    CHECK_EQ(d2.run, 7);
     CHECK_EQ(d2.id, 9);
     CHECK_EQ(d2.state, PD_FAILED);
     CHECK_EQ(d2.attempts, 3);
@@ -129,15 +137,20 @@ static void messages(void)
     CHECK(r.p == r.end);
 
     /* Fetch and data entries, including a miss. */
-    struct proto_fetch fe = { 42, 0xdeadbeefull, 3 }, fe2;
-    struct proto_data da = { fe, inl, 9, NULL }, miss = { fe, NULL, 0, "gone" },
-                      got;
+    struct proto_fetch fe = { 7, 42, 12, 0xdeadbeefull, 3 }, fe2;
+    struct proto_data da = { fe, inl, 9, DATA_OK, NULL },
+                      miss = { fe, NULL, 0, DATA_MISSING, "gone" }, got;
+    uint32_t run;
+    uint64_t fid;
     b.len = 0;
     proto_put_fetch(&b, &fe);
     proto_put_data(&b, &da);
     proto_put_data(&b, &miss);
+    proto_put_free(&b, 7, 1ull << 33);
     r = rd_init(b.data, b.len);
     CHECK_EQ(proto_get_fetch(&r, &fe2), 0);
+    CHECK_EQ(fe2.run, 7);
+    CHECK_EQ(fe2.seq, 12);
     CHECK_EQ(fe2.id, 42);
     CHECK_EQ(fe2.cookie, 0xdeadbeefull);
     CHECK_EQ(fe2.slot, 3);
@@ -145,8 +158,13 @@ static void messages(void)
     CHECK_EQ(got.len, 9);
     CHECK(got.err == NULL);
     CHECK_EQ(proto_get_data(&r, &got), 0);
+    CHECK_EQ(got.code, DATA_MISSING);
     CHECK_STR(got.err, "gone");
     CHECK(got.packed == NULL);
+    CHECK_EQ(proto_get_free(&r, &run, &fid), 0);
+    CHECK_EQ(run, 7);
+    CHECK_EQ(fid, 1ull << 33);
+    CHECK(r.p == r.end);
     buf_free(&b);
     buf_free(&args);
 }

@@ -15,7 +15,7 @@ int main(void)
     size_t count = 0;
     unsigned seed = 12345;
 
-    store_init(&s);
+    store_init(&s, true);
     for (int step = 0; step < 200000; step++) {
         seed = seed * 1103515245u + 12345u;
         uint64_t id = (seed >> 8) % N;

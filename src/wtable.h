@@ -1,0 +1,77 @@
+/*
+ * wtable.h - the scheduler's worker table: worker id -> where to reach it
+ * (endpoint and rank in comm), its threads, its state, and the runs it has
+ * in flight; and the placement of a run on one of them. Ids are stable:
+ * workers join and leave while a flow runs, and nothing is indexed by the
+ * size of a communicator. No MPI here, so it is unit-tested.
+ */
+#ifndef PD_WTABLE_H
+#define PD_WTABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum wstate {
+    W_JOINING,   /* starting: not given work yet */
+    W_ACTIVE,    /* takes work */
+    W_DRAINING,  /* takes no new work; leaves when its runs are done */
+    W_GONE,      /* left; its id is never reused */
+};
+
+struct wentry {
+    int ep;            /* comm endpoint (communicator) it is on */
+    int rank;          /* its rank there */
+    int threads;       /* executor threads */
+    enum wstate state;
+    int inflight;      /* runs sent and not reported back */
+    uint32_t seq;      /* TAG_TASKS messages sent to it so far */
+};
+
+struct wtable {
+    struct wentry *w;  /* by worker id */
+    int n, cap;
+    int cursor;        /* where the next tie-break starts */
+};
+
+void wtable_init(struct wtable *wt);
+void wtable_destroy(struct wtable *wt);
+
+/* A new worker, W_JOINING; returns its id. */
+int wtable_add(struct wtable *wt, int ep, int rank, int threads);
+void wtable_set_state(struct wtable *wt, int id, enum wstate s);
+
+/* The worker at (ep, rank), or -1. */
+int wtable_find(const struct wtable *wt, int ep, int rank);
+
+/* Active workers. */
+int wtable_active(const struct wtable *wt);
+
+/* One input of a run to place: where it is made or held, and its size in
+ * bytes when known (0 when it is not made yet). */
+struct pick_input {
+    int worker;
+    bool done;         /* made already (else: queued or running there) */
+    uint64_t bytes;
+};
+
+/* What placement knows of a run. */
+struct pick {
+    double run_s;      /* expected run time of its task, < 0 unknown */
+    int prefetch;      /* extra short runs queued ahead per thread */
+    const struct pick_input *in;
+    int nin;
+    double move_s;     /* latency of moving a result between workers */
+    double move_bps;   /* and its bandwidth, bytes per second */
+};
+
+/* Runs worker w may have in flight for runs of this kind: its threads,
+ * plus short runs queued ahead so it never idles between reports. */
+int wtable_window(const struct wentry *w, const struct pick *p);
+
+/* The active worker where the run can start soonest: each worker's queue
+ * drains at its threads' pace, an input that is not there yet must first
+ * be made and then moved. Among equals, the one holding the inputs, then
+ * round robin. -1 when every active worker's window is full. */
+int wtable_pick(struct wtable *wt, const struct pick *p);
+
+#endif
