@@ -143,7 +143,7 @@ int cluster_spawn(int n, char **argv, MPI_Comm *out, char *err,
     for (int i = 0; rc == MPI_SUCCESS && i < n; i++)
         rc = codes[i];
     free(codes);
-    if (rc != MPI_SUCCESS && n > cores) {
+    if (rc != MPI_SUCCESS && cores > 0 && n > cores) {
         snprintf(err, errlen, "cannot spawn %d workers (MPI_Comm_spawn: "
                  "%s): %d cores fit %d workers beside the scheduler; ask "
                  "for fewer (n_workers, -n), set "
