@@ -114,7 +114,8 @@ int cluster_spawn(int n, char **argv, MPI_Comm *out, char *err,
 {
     char cwd[4096], ebuf[MPI_MAX_ERROR_STRING];
     const char *exe = cluster_self_exe();
-    int *codes, rc;
+    int *codes, rc, cores = 0;
+    struct topology tp;
     MPI_Comm inter;
     MPI_Info info;
 
@@ -122,10 +123,20 @@ int cluster_spawn(int n, char **argv, MPI_Comm *out, char *err,
         snprintf(err, errlen, "cannot find this program to spawn workers");
         return -1;
     }
+    if (topo_init(&tp) == 0) {
+        cores = tp.ncores;
+        topo_destroy(&tp);
+    }
     codes = pd__xcalloc((size_t)n, sizeof(int));
     MPI_Info_create(&info);
     if (getcwd(cwd, sizeof(cwd)))
         MPI_Info_set(info, "wdir", cwd);
+    /* Open MPI gives one slot a core and rank 0 already holds one, so n
+     * workers on n cores would not fit. Rank 0 mostly sleeps: let it share
+     * a core, and no more than that; more workers than cores still need
+     * the user's consent (OMPI_MCA_rmaps_base_oversubscribe=1). */
+    if (n <= cores)
+        MPI_Info_set(info, "map_by", ":OVERSUBSCRIBE");
     MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
     rc = MPI_Comm_spawn((char *)exe, argv, n, info, 0, MPI_COMM_SELF, &inter,
                         codes);
@@ -133,11 +144,19 @@ int cluster_spawn(int n, char **argv, MPI_Comm *out, char *err,
     for (int i = 0; rc == MPI_SUCCESS && i < n; i++)
         rc = codes[i];
     free(codes);
+    if (rc != MPI_SUCCESS && cores > 0 && n > cores) {
+        snprintf(err, errlen, "cannot spawn %d workers (MPI_Comm_spawn: "
+                 "%s): %d cores fit %d workers beside the scheduler; ask "
+                 "for fewer (n_workers, -n), set "
+                 "OMPI_MCA_rmaps_base_oversubscribe=1 to run more processes "
+                 "than cores, or run under mpirun -n N", n,
+                 comm_strerror(rc, ebuf, sizeof(ebuf)), cores, cores);
+        return -1;
+    }
     if (rc != MPI_SUCCESS) {
         snprintf(err, errlen, "cannot spawn %d workers (MPI_Comm_spawn: "
-                 "%s); on a machine with fewer cores set "
-                 "OMPI_MCA_rmaps_base_oversubscribe=1, or run under "
-                 "mpirun -n N", n, comm_strerror(rc, ebuf, sizeof(ebuf)));
+                 "%s); see Open MPI's message above, or run under mpirun "
+                 "-n N", n, comm_strerror(rc, ebuf, sizeof(ebuf)));
         return -1;
     }
     MPI_Intercomm_merge(inter, 0, out);
