@@ -59,6 +59,8 @@ struct pd_future {
     uint32_t wrefs;           /* dispatched runs that fetch it from its
                                  worker: a small result's copy there is
                                  freed at 0 */
+    uint32_t ticket;          /* its worker's count of runs sent, when it
+                                 was sent: how many are ahead of it */
     uint32_t ndown, downcap;  /* downstream runs linked to this one */
     struct pd_future **down;
     uint32_t nargs, argslen;

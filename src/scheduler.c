@@ -110,7 +110,7 @@ static void on_done(struct sched *s, int w, struct rd *r)
             continue;
         }
         t->flags &= ~RUN_SENT;
-        s->wt.w[w].inflight--;
+        wtable_reported(&s->wt, w);
         s->inflight--;
         unwref_inputs(s, t);
         double took = d.runtime_us * 1e-6;
@@ -241,6 +241,7 @@ static void describe(struct sched *s, const struct pd_future *t,
         bool done = atomic_load(&u->state) == PD_COMPLETED;
         s->in[n].worker = atomic_load(&u->value) ? -1 : u->worker;
         s->in[n].done = done;
+        s->in[n].ticket = u->ticket;
         s->in[n].bytes = done ? u->size : 0;
         n++;
     }
@@ -330,7 +331,7 @@ static int dispatch(struct sched *s)
         struct pd_future *u;
         while ((u = graph_up_next(s->g, &it)))
             u->wrefs++;
-        s->wt.w[w].inflight++;
+        t->ticket = wtable_sent(&s->wt, w);
         s->inflight++;
         if (debug)
             log_msg(PD_DEBUG, run_name(s, t), "Running on rank %d",

@@ -83,6 +83,18 @@ int wtable_window(const struct wentry *w, const struct pick *p)
     return th + (int)ahead * th;
 }
 
+uint32_t wtable_sent(struct wtable *wt, int w)
+{
+    wt->w[w].inflight++;
+    return ++wt->w[w].nsent;
+}
+
+void wtable_reported(struct wtable *wt, int w)
+{
+    wt->w[w].inflight--;
+    wt->w[w].nreported++;
+}
+
 /* Seconds until worker w has worked off what it has in flight. */
 static double drain_s(const struct wentry *w, double run_s)
 {
@@ -98,8 +110,13 @@ static double start_s(const struct wtable *wt, int id, const struct pick *p,
     for (int i = 0; i < p->nin; i++) {
         const struct pick_input *in = &p->in[i];
         double ready = 0;
-        if (!in->done && in->worker >= 0 && in->worker < wt->n)
-            ready = drain_s(&wt->w[in->worker], run_s);
+        if (!in->done && in->worker >= 0 && in->worker < wt->n) {
+            /* Runs sent there before it, itself included, not reported:
+             * assume they end in the order they were sent. */
+            const struct wentry *h = &wt->w[in->worker];
+            int32_t ahead = (int32_t)(in->ticket - h->nreported);
+            ready = ahead > 0 ? (double)ahead / h->threads * run_s : 0;
+        }
         if (in->worker != id)
             ready += p->move_s + (double)in->bytes / p->move_bps;
         if (ready > t)

@@ -24,6 +24,8 @@ struct wentry {
     int threads;       /* executor threads */
     enum wstate state;
     int inflight;      /* runs sent and not reported back */
+    uint32_t nsent;    /* runs sent so far (tickets), and reported */
+    uint32_t nreported;
     uint32_t seq;      /* TAG_TASKS messages sent to it so far */
 };
 
@@ -51,8 +53,14 @@ int wtable_active(const struct wtable *wt);
 struct pick_input {
     int worker;
     bool done;         /* made already (else: queued or running there) */
+    uint32_t ticket;   /* when not done: its worker's nsent after it */
     uint64_t bytes;
 };
+
+/* Count a run sent to worker w; returns its ticket. Reports count back
+ * with wtable_reported. */
+uint32_t wtable_sent(struct wtable *wt, int w);
+void wtable_reported(struct wtable *wt, int w);
 
 /* What placement knows of a run. */
 struct pick {
