@@ -195,12 +195,17 @@ void comm_kick(struct comm *c)
     pthread_mutex_unlock(&c->mu);
 }
 
-void comm_flush(struct comm *c)
+bool comm_flush(struct comm *c, double max_s)
 {
+    double end = pd__now() + max_s;
+
     while (c->nsend > 0) {
+        if (pd__now() > end)
+            return false;
         if (comm_progress(c))
             comm_busy(c);
         else
             comm_idle(c, 1, 1e-3);
     }
+    return true;
 }

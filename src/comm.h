@@ -86,8 +86,9 @@ void comm_busy(struct comm *c);
 /* From any thread: wake the owner from comm_idle(). */
 void comm_kick(struct comm *c);
 
-/* Block (with back-off) until every send has completed. */
-void comm_flush(struct comm *c);
+/* Block (with back-off) until every send has completed, or max_s passed
+ * (a send to a dead rank never completes); true if all completed. */
+bool comm_flush(struct comm *c, double max_s);
 
 /* Format an MPI error code. */
 const char *comm_strerror(int err, char *buf, size_t n);

@@ -25,6 +25,7 @@
     X(adapt_kwargs, minimum, adapt_minimum, INT, 0, 0)                      \
     X(adapt_kwargs, maximum, adapt_maximum, INT, 0, 0)                      \
     X(client_kwargs, timeout, timeout_s, REAL, 60, 0)                       \
+    X(client_kwargs, heartbeat, heartbeat_s, REAL, 10, 0)                   \
     X(client_kwargs, name, name, STR, "", 0)                                \
     X(logging, level, log_level, STR, "info", 0)
 
@@ -44,6 +45,7 @@ struct config {
     long prefetch;
     long adapt_minimum, adapt_maximum; /* adaptive when maximum > 0 */
     double timeout_s;         /* start-up and spawn timeout */
+    double heartbeat_s;       /* a worker silent this long is lost */
     char *name;               /* flow run name; "" = the flow's name */
     char *log_level;
     char source[CFG_COUNT][128]; /* "default", "pdask.ini:3", ... */

@@ -374,3 +374,20 @@ void graph_end(struct graph *g, struct pd_future *t, enum pd_state state,
     finish(g, t, PD_COMPLETED);
     maybe_free(g, t);
 }
+
+uint64_t graph_end_all(struct graph *g, enum pd_state s, const char *msg)
+{
+    uint64_t n = atomic_load(&g->nruns), ended = 0;
+
+    for (uint64_t i = 0; i < n; i++) {
+        struct pd_future *t = graph_get(g, i);
+        if (graph_state_final(atomic_load(&t->state)))
+            continue;
+        free(t->message);
+        t->message = pd__xstrdup(msg);
+        drop_down(t);
+        finish(g, t, s);
+        ended++;
+    }
+    return ended;
+}

@@ -123,6 +123,10 @@ void graph_dispatched(struct graph *g, struct pd_future *t, int w);
 void graph_end(struct graph *g, struct pd_future *t, enum pd_state state,
                const void *value, const char *msg);
 
+/* End every run not ended yet in state s with msg (the run is being
+ * stopped); returns how many. */
+uint64_t graph_end_all(struct graph *g, enum pd_state s, const char *msg);
+
 /* Fail a run that never reached a worker (bad arguments, unknown task). */
 void graph_fail(struct graph *g, struct pd_future *t, const char *msg);
 

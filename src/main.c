@@ -584,7 +584,8 @@ static int run_flow(struct run *r)
     if (r->w.rank == 0) {
         struct pd_flow *f = pd__xmalloc(sizeof(*f));
         struct sched_opts so = { r->threads, r->w.size,
-                                 (int)r->cfg.prefetch };
+                                 (int)r->cfg.prefetch, r->cfg.heartbeat_s,
+                                 false };
         int from = 0;
         const char *key;
 
@@ -596,10 +597,15 @@ static int run_flow(struct run *r)
                     "flow never read it: check its spelling", key);
         flow_destroy(f);
         free(f);
+        if (so.lost) {
+            /* The lost rank may never exit: end the whole job. */
+            fflush(NULL);
+            MPI_Abort(r->w.comm, code);
+        }
     } else {
         struct worker_opts wo = { r->mine, r->mod, r->def_of, r->ndefs,
                                   r->w.size, r->have_topo ? &r->tp : NULL,
-                                  r->first_core };
+                                  r->first_core, r->cfg.heartbeat_s / 4 };
         /* Task output reaches mpirun through a pipe: keep it in order
          * with the logs instead of in a 4 KiB block at exit. */
         setvbuf(stdout, NULL, _IOLBF, 0);

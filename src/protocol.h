@@ -19,6 +19,7 @@ enum proto_tag {
     TAG_DATA,        /* worker -> asker: the results asked for */
     TAG_FREE,        /* scheduler -> worker: nobody needs these results */
     TAG_STOP,        /* scheduler -> worker: exit */
+    TAG_BEAT,        /* worker -> scheduler: alive (sent when quiet) */
 };
 
 /* Largest message: MPI counts are int; bigger payloads go in pieces of at

@@ -45,6 +45,9 @@ struct sched {
     uint64_t fetches;     /* TAG_FETCH entries not answered yet */
     uint64_t inflight;    /* runs sent, not reported */
     uint64_t notready;    /* NotReady runs so far */
+    double heartbeat_s;
+    double checked;       /* last heartbeat check */
+    int lost;             /* the worker lost, or -1 */
     struct pick_input *in;
     size_t incap;
     double t0;
@@ -199,6 +202,9 @@ static int take_requests(struct sched *s)
         switch (reqs[i].kind) {
         case REQ_SUBMIT:
             graph_add(s->g, t);
+            if (s->lost >= 0 && !graph_state_final(atomic_load(&t->state)))
+                graph_end(s->g, t, PD_CANCELLED, NULL, "cancelled: the flow "
+                          "run is ending after a worker was lost");
             if (debug && !graph_state_final(atomic_load(&t->state)))
                 log_msg(PD_DEBUG, run_name(s, t), "Pending (%s)",
                         t->npending ? "waiting for upstream runs"
@@ -373,10 +379,16 @@ static int poll_messages(struct sched *s)
     while (got < 64 && comm_recv(s->c, &from, &tag, &data, &len)) {
         struct rd r = rd_init(data, len);
         int w = wtable_find(&s->wt, from.ep, from.rank);
-        if (w < 0)
+        if (w >= 0)
+            s->wt.w[w].seen = pd__now();
+        if (w >= 0 && s->wt.w[w].state == W_GONE)
+            ; /* sent before it was lost: its runs have ended already */
+        else if (w < 0)
             log_msg(PD_ERROR, "pdask-mpi", "message tag %d from unknown "
                     "rank %d (endpoint %d) ignored", tag, from.rank,
                     from.ep);
+        else if (tag == TAG_BEAT)
+            ;
         else if (tag == TAG_DONE)
             on_done(s, w, &r);
         else if (tag == TAG_DATA)
@@ -394,7 +406,8 @@ static void summary(struct sched *s, int code)
 {
     struct graph *g = s->g;
     uint64_t total = atomic_load(&g->nruns), ok = g->ncompleted;
-    const char *state = code == 0 ? "Completed" : "Failed";
+    const char *state = code == 0 ? "Completed"
+                        : code == PD_EXIT_LOST ? "Crashed" : "Failed";
 
     if (s->notready > NOTREADY_SHOWN)
         log_msg(PD_WARNING, s->f->name, "%" PRIu64 " more task runs ended "
@@ -404,6 +417,67 @@ static void summary(struct sched *s, int code)
             "Finished in state %s: %" PRIu64 " of %" PRIu64
             " task runs completed, %" PRIu64 " did not, in %.3f s",
             state, ok, total, total - ok, pd__now() - s->t0);
+}
+
+/* Worker w fell silent: its runs crashed with it, and since results it
+ * held are gone and runs elsewhere may wait for them, the flow run ends:
+ * every other run is cancelled. */
+static void lose(struct sched *s, int w, double silent)
+{
+    char msg[256];
+    uint64_t n = atomic_load(&s->g->nruns), crashed = 0;
+    int rank = s->wt.w[w].rank;
+
+    log_error("rank %d stopped responding: nothing heard from it for %.1f s "
+              "(client_kwargs heartbeat %g s); it died or is stopped. "
+              "Ending the flow run: its task runs are Crashed, the others "
+              "Cancelled", rank, silent, s->heartbeat_s);
+    wtable_set_state(&s->wt, w, W_GONE);
+    s->lost = w;
+    snprintf(msg, sizeof(msg), "crashed: worker rank %d stopped responding "
+             "while it had this run", rank);
+    for (uint64_t i = 0; i < n; i++) {
+        struct pd_future *t = graph_get(s->g, i);
+        if (t->worker == w && atomic_load(&t->fetch) == FETCH_ASKED) {
+            free(t->message);
+            t->message = pd__xstrdup("result lost with its worker");
+            atomic_store_explicit(&t->fetch, FETCH_LOST,
+                                  memory_order_release);
+            s->fetches--;
+        }
+        if (!(t->flags & RUN_SENT) || t->worker != w)
+            continue;
+        t->flags &= ~RUN_SENT;
+        s->inflight--;
+        if (!graph_state_final(atomic_load(&t->state))) {
+            graph_end(s->g, t, PD_CRASHED, NULL, msg);
+            crashed++;
+        }
+    }
+    snprintf(msg, sizeof(msg), "cancelled: the flow run ended because "
+             "worker rank %d was lost", rank);
+    graph_end_all(s->g, PD_CANCELLED, msg);
+    log_msg(PD_ERROR, s->f->name, "%" PRIu64 " task runs crashed with rank "
+            "%d", crashed, rank);
+    log_bad(s);
+    flow_notify(s->f);
+}
+
+/* Lose any active worker not heard from within the heartbeat. */
+static void check_heartbeats(struct sched *s)
+{
+    double now = pd__now();
+
+    if (now - s->checked < s->heartbeat_s / 8 || s->lost >= 0)
+        return;
+    s->checked = now;
+    for (int w = 0; w < s->wt.n; w++) {
+        if (s->wt.w[w].state == W_ACTIVE &&
+            now - s->wt.w[w].seen > s->heartbeat_s) {
+            lose(s, w, now - s->wt.w[w].seen);
+            return;
+        }
+    }
 }
 
 /* Rounds until the flow has ended and nothing is left to do. */
@@ -420,6 +494,7 @@ static void loop(struct sched *s)
         busy += dispatch(s);
         busy += send_frees(s);
         busy += comm_progress(s->c);
+        check_heartbeats(s);
         log_bad(s);
         if (busy) {
             flow_notify(f);
@@ -445,6 +520,8 @@ static int outcome(struct sched *s)
         return 2;
     }
     code = f->flow_rc != 0 || atomic_load(&f->g.nfailed) ? 1 : 0;
+    if (s->lost >= 0)
+        code = PD_EXIT_LOST;
     if (f->flow_rc != 0)
         log_msg(PD_ERROR, f->name, "flow function returned %d", f->flow_rc);
     summary(s, code);
@@ -456,8 +533,9 @@ static int outcome(struct sched *s)
  * worker is stopped in the middle of one. */
 static void drain(struct sched *s)
 {
-    while (s->inflight) {
+    while (s->inflight && s->lost < 0) {
         int busy = poll_messages(s) + comm_progress(s->c);
+        check_heartbeats(s);
         if (busy)
             comm_busy(s->c);
         else
@@ -468,6 +546,8 @@ static void drain(struct sched *s)
 static void sched_init(struct sched *s, struct comm *c, struct pd_flow *f,
                        const struct sched_opts *o)
 {
+    double now = pd__now();
+
     int ntasks = f->mod ? f->mod->ntasks : 0;
 
     memset(s, 0, sizeof(*s));
@@ -475,10 +555,13 @@ static void sched_init(struct sched *s, struct comm *c, struct pd_flow *f,
     s->f = f;
     s->g = &f->g;
     s->prefetch = o->prefetch;
+    s->heartbeat_s = o->heartbeat_s > 0 ? o->heartbeat_s : 1e9;
+    s->lost = -1;
     wtable_init(&s->wt);
     for (int r = 1; r < o->nranks; r++) {
         int w = wtable_add(&s->wt, 0, r, o->threads[r]);
         wtable_set_state(&s->wt, w, W_ACTIVE);
+        s->wt.w[w].seen = now;
     }
     s->nbatch = s->wt.n;
     s->tasks = pd__xcalloc((size_t)s->nbatch + 1, sizeof(*s->tasks));
@@ -505,7 +588,7 @@ static void sched_destroy(struct sched *s)
     wtable_destroy(&s->wt);
 }
 
-int sched_run(struct comm *c, struct pd_flow *f, const struct sched_opts *o)
+int sched_run(struct comm *c, struct pd_flow *f, struct sched_opts *o)
 {
     struct sched s;
     pthread_t flow_thread;
@@ -520,9 +603,11 @@ int sched_run(struct comm *c, struct pd_flow *f, const struct sched_opts *o)
     } else {
         loop(&s);
         pthread_join(flow_thread, NULL);
-        drain(&s);
+        if (s.lost < 0)
+            drain(&s);
         code = outcome(&s);
     }
+    o->lost = s.lost >= 0;
 
     /* Workers wait for this whatever happened: never leave them hanging. */
     for (int w = 0; w < s.wt.n; w++) {
@@ -532,7 +617,8 @@ int sched_run(struct comm *c, struct pd_flow *f, const struct sched_opts *o)
         buf_u32(&b, 0);
         comm_send(c, peer_of(&s, w), TAG_STOP, &b);
     }
-    comm_flush(c);
+    /* After a loss, sends to the lost rank never complete. */
+    comm_flush(c, s.lost >= 0 ? 1.0 : 1e9);
     sched_destroy(&s);
     return code;
 }

@@ -12,10 +12,16 @@ struct sched_opts {
                              (index 0, the scheduler, unused) */
     int nranks;           /* ranks on endpoint 0 */
     int prefetch;         /* extra short task runs queued ahead per thread */
+    double heartbeat_s;   /* a worker silent this long is lost (> 0) */
+    bool lost;            /* out: a worker was lost; the caller must end
+                             the job (MPI_Abort), as the lost rank may
+                             never exit */
 };
 
 /* Run flow f to its end on the workers of c, then stop them. Returns the
- * process exit code: 0 all completed, 1 anything failed, 2 usage error. */
-int sched_run(struct comm *c, struct pd_flow *f, const struct sched_opts *o);
+ * process exit code: 0 all completed, 1 anything failed, 2 usage error,
+ * PD_EXIT_LOST a worker was lost. */
+#define PD_EXIT_LOST 3
+int sched_run(struct comm *c, struct pd_flow *f, struct sched_opts *o);
 
 #endif

@@ -113,6 +113,7 @@ struct worker {
     uint64_t nfetch;        /* inputs asked for, not arrived */
     int next_core;          /* binding cursor for executors */
     double recent_s;        /* mean run time of recent runs */
+    double told;            /* when rank 0 last heard from this one */
     int nthreads;           /* executors running */
     pthread_mutex_t bind_mu;
 };
@@ -899,7 +900,21 @@ static int drain_done(struct worker *wk)
     }
     proto_set_count(&b, n);
     comm_send(wk->c, rank_peer(0), TAG_DONE, &b);
+    wk->told = pd__now();
     return 1;
+}
+
+/* A heartbeat when rank 0 has heard nothing from here for a while. */
+static void beat(struct worker *wk)
+{
+    struct buf b = { 0 };
+    double now = pd__now();
+
+    if (now - wk->told < wk->o->beat_s)
+        return;
+    wk->told = now;
+    buf_u32(&b, 0);
+    comm_send(wk->c, rank_peer(0), TAG_BEAT, &b);
 }
 
 /* Send the TAG_DATA and TAG_FETCH messages built this round. */
@@ -991,7 +1006,9 @@ static double sleep_cap(const struct worker *wk)
 {
     if (wk->nfetch)
         return FETCH_SLEEP_S;
-    return wk->nrun ? BUSY_SLEEP_S : MAX_SLEEP_S;
+    if (wk->nrun)
+        return BUSY_SLEEP_S;
+    return wk->o->beat_s / 4 < MAX_SLEEP_S ? wk->o->beat_s / 4 : MAX_SLEEP_S;
 }
 
 int worker_run(struct comm *c, const struct worker_opts *o)
@@ -1003,6 +1020,7 @@ int worker_run(struct comm *c, const struct worker_opts *o)
 
     catch_crashes(c->rank);
     worker_init(&wk, c, o);
+    wk.told = pd__now();
     for (int i = 0; i < o->threads; i++) {
         if (pthread_create(&th[i], NULL, executor_main, &wk) != 0)
             break;
@@ -1027,6 +1045,7 @@ int worker_run(struct comm *c, const struct worker_opts *o)
         }
         busy = got + drain_done(&wk);
         flush_batches(&wk);
+        beat(&wk);
         busy += comm_progress(c);
         if (busy)
             comm_busy(c);
@@ -1040,7 +1059,7 @@ int worker_run(struct comm *c, const struct worker_opts *o)
     pthread_mutex_unlock(&wk.ready.mu);
     for (int i = 0; i < wk.nthreads; i++)
         pthread_join(th[i], NULL);
-    comm_flush(c);
+    comm_flush(c, 1e9);
     free(th);
     worker_destroy(&wk);
     alt_stack_free(stack);

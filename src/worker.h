@@ -16,6 +16,8 @@ struct worker_opts {
     int npeers;                 /* ranks of endpoint 0 */
     struct topology *topo;      /* for binding executors, or NULL */
     int bind_first;             /* first core (logical index) to bind to */
+    double beat_s;              /* tell the scheduler it is alive when it
+                                   sent nothing for this long (> 0) */
 };
 
 /* Serve the scheduler until it says stop; returns 0. */

@@ -51,11 +51,16 @@ void wtable_set_state(struct wtable *wt, int id, enum wstate s)
 
 int wtable_find(const struct wtable *wt, int ep, int rank)
 {
-    for (int i = 0; i < wt->n; i++)
-        if (wt->w[i].ep == ep && wt->w[i].rank == rank &&
-            wt->w[i].state != W_GONE)
+    int gone = -1;
+
+    for (int i = 0; i < wt->n; i++) {
+        if (wt->w[i].ep != ep || wt->w[i].rank != rank)
+            continue;
+        if (wt->w[i].state != W_GONE)
             return i;
-    return -1;
+        gone = i;
+    }
+    return gone;
 }
 
 int wtable_active(const struct wtable *wt)

@@ -27,6 +27,7 @@ struct wentry {
     uint32_t nsent;    /* runs sent so far (tickets), and reported */
     uint32_t nreported;
     uint32_t seq;      /* TAG_TASKS messages sent to it so far */
+    double seen;       /* when it was last heard from (pd__now) */
 };
 
 struct wtable {
@@ -42,7 +43,8 @@ void wtable_destroy(struct wtable *wt);
 int wtable_add(struct wtable *wt, int ep, int rank, int threads);
 void wtable_set_state(struct wtable *wt, int id, enum wstate s);
 
-/* The worker at (ep, rank), or -1. */
+/* The worker at (ep, rank): the live one, else the last one that left
+ * from there; -1 when there never was one. */
 int wtable_find(const struct wtable *wt, int ep, int rank);
 
 /* Active workers. */
