@@ -110,7 +110,9 @@ PD_API int64_t pd_param_int(const pd_params *p, const char *key, int64_t def)
     if (!v)
         return def;
     errno = 0;
-    x = strtoll(v, &end, 0);
+    /* Base 10 only: "010" is ten and "0x1f" is not a number, as a user
+     * typing decimal expects (base 0 made them 8 and 31). */
+    x = strtoll(v, &end, 10);
     if (errno || end == v || *end) {
         bad_value(p, key, v, "an integer", "10");
         return def;

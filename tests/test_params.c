@@ -15,7 +15,7 @@ int main(void)
     struct pd_params p;
     char err[256];
     char *good[] = { "n=10", "x=0.25", "name=hello world", "empty=",
-                     "hex=0x10" };
+                     "dec=010" };
     char *noeq[] = { "n=1", "highest_number" };
     char *nokey[] = { "=5" };
     char *twice[] = { "n=1", "n=2" };
@@ -24,7 +24,7 @@ int main(void)
     CHECK_EQ(params_parse(&p, 5, good, err, sizeof(err)), 0);
     p.st->on_error = count_error;
     CHECK_EQ(pd_param_int(&p, "n", 3), 10);
-    CHECK_EQ(pd_param_int(&p, "hex", 3), 16);
+    CHECK_EQ(pd_param_int(&p, "dec", 3), 10);
     CHECK(pd_param_real(&p, "x", 1.0) == 0.25);
     CHECK_STR(pd_param_str(&p, "name", "d"), "hello world");
     CHECK_STR(pd_param_str(&p, "empty", "d"), "");
@@ -46,6 +46,20 @@ int main(void)
     CHECK_EQ(params_parse(&p, 1, nokey, err, sizeof(err)), PD_EINVAL);
     CHECK_EQ(params_parse(&p, 2, twice, err, sizeof(err)), PD_EINVAL);
     CHECK(strstr(err, "'n' is given twice") != NULL);
+
+    /* Integers are decimal: no octal, no hex (base 0 read 010 as 8). */
+    char *bases[] = { "i=09", "j=0x1f", "k=-010" };
+    errors = 0;
+    CHECK_EQ(params_parse(&p, 3, bases, err, sizeof(err)), 0);
+    p.st->on_error = count_error;
+    CHECK_EQ(pd_param_int(&p, "i", 0), 9);
+    CHECK_EQ(pd_param_int(&p, "k", 0), -10);
+    CHECK_EQ(errors, 0);
+    CHECK_EQ(pd_param_int(&p, "j", 5), 5);
+    CHECK_EQ(errors, 1);
+    CHECK_STR(p.st->error, "parameter j=0x1f: not an integer; pass e.g. "
+                           "j=10");
+    params_free(&p);
 
     /* Unread parameters are reported (likely misspelt). */
     CHECK_EQ(params_parse(&p, 5, good, err, sizeof(err)), 0);
