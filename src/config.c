@@ -21,7 +21,7 @@ struct field {
     size_t offset;
     const char *def_str;
     double def_num;
-    long min;
+    double min, max;
 };
 
 #define DEF_STR_STR(d) d
@@ -32,9 +32,9 @@ struct field {
 #define DEF_NUM_REAL(d) d
 
 static const struct field fields[CFG_COUNT] = {
-#define CONFIG_FIELD(sec, k, field, type, def, min)                          \
+#define CONFIG_FIELD(sec, k, field, type, def, min, max)                     \
     { #sec, #k, type, offsetof(struct config, field), DEF_STR_##type(def),   \
-      DEF_NUM_##type(def), min },
+      DEF_NUM_##type(def), min, max },
     CONFIG_KEYS(CONFIG_FIELD)
 #undef CONFIG_FIELD
 };
@@ -182,25 +182,43 @@ int config_set(struct config *c, const char *section, const char *key,
         free(*(char **)slot(c, k));
         *(char **)slot(c, k) = pd__xstrdup(value);
     } else if (f->type == INT) {
+        long lo = (long)f->min, hi = (long)f->max;
         errno = 0;
         long v = strtol(value, &end, 10);
-        if (end == value || *end || errno) {
+        if (end == value || *end || (errno && errno != ERANGE)) {
             snprintf(err, errlen, "%s: %s = \"%s\" is not a whole number",
                      source, key, value);
             return PD_EINVAL;
         }
-        if (v < f->min) {
-            snprintf(err, errlen, "%s: %s = %ld is below its minimum %ld",
-                     source, key, v, f->min);
+        if (v < lo) {
+            snprintf(err, errlen, "%s: %s = %s is below its minimum %ld; "
+                     "give %ld to %ld", source, key, value, lo, lo, hi);
+            return PD_EINVAL;
+        }
+        if (v > hi) {
+            snprintf(err, errlen, "%s: %s = %s is above its maximum %ld; "
+                     "give %ld to %ld", source, key, value, hi, lo, hi);
             return PD_EINVAL;
         }
         *(long *)slot(c, k) = v;
     } else {
         errno = 0;
         double v = strtod(value, &end);
-        if (end == value || *end || errno || !isfinite(v) || v <= 0) {
-            snprintf(err, errlen, "%s: %s = \"%s\" is not a positive number "
-                     "of seconds", source, key, value);
+        if (end == value || *end || isnan(v)) {
+            snprintf(err, errlen, "%s: %s = \"%s\" is not a number of "
+                     "seconds", source, key, value);
+            return PD_EINVAL;
+        }
+        if (v <= f->min) {
+            snprintf(err, errlen, "%s: %s = %s must be above %.15g seconds; "
+                     "give more than %.15g and at most %.15g", source, key,
+                     value, f->min, f->min, f->max);
+            return PD_EINVAL;
+        }
+        if (v > f->max) {
+            snprintf(err, errlen, "%s: %s = %s is above its maximum %.15g "
+                     "seconds; give more than %.15g and at most %.15g",
+                     source, key, value, f->max, f->min, f->max);
             return PD_EINVAL;
         }
         *(double *)slot(c, k) = v;
