@@ -1,7 +1,9 @@
 /* log.c - pd_log, the log line format, and the error message format. */
 #include "log.h"
 
+#include <mpi.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -29,6 +31,25 @@ int log_parse_level(const char *s)
         if (strcmp(s, lower[i]) == 0 || strcmp(s, level_names[i]) == 0)
             return i;
     return -1;
+}
+
+bool log_first_rank(void)
+{
+    int up = 0, down = 0, rank = 0;
+    const char *r;
+
+    MPI_Initialized(&up);
+    MPI_Finalized(&down);
+    if (up && !down) {
+        MPI_Comm parent;
+        MPI_Comm_get_parent(&parent);
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+        return parent == MPI_COMM_NULL && rank == 0;
+    }
+    r = getenv("OMPI_COMM_WORLD_RANK");
+    if (!r)
+        r = getenv("PMIX_RANK");
+    return !r || strcmp(r, "0") == 0;
 }
 
 /* Write all of buf to stderr in one call where the kernel allows. */

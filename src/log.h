@@ -21,6 +21,12 @@ void log_msg(enum pd_level level, const char *name, const char *fmt, ...)
 void log_vmsg(enum pd_level level, const char *name, const char *fmt,
               va_list ap);
 
+/* True in the one process that prints a once-per-job message: rank 0 of
+ * MPI_COMM_WORLD and not a spawned worker; before MPI_Init, the rank the
+ * launcher gives (OMPI_COMM_WORLD_RANK, PMIX_RANK), or true without one.
+ * Call from the thread that called MPI_Init. */
+bool log_first_rank(void);
+
 /* "pdask-mpi: error: message": usage, configuration and load errors. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

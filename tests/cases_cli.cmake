@@ -38,3 +38,33 @@ pd_expect(config.local_beats_env LABEL mpi NP 2 ARGS info
   NOMATCH "good.ini")
 set_tests_properties(config.local_beats_env PROPERTIES
                      WORKING_DIRECTORY ${INI}/local)
+
+# --- the INI file: only a regular file of sane size, read as text ---
+if(NOT EXISTS ${CMAKE_CURRENT_BINARY_DIR}/fifo.ini)
+  execute_process(COMMAND mkfifo ${CMAKE_CURRENT_BINARY_DIR}/fifo.ini)
+endif()
+foreach(case
+    "fifo|${CMAKE_CURRENT_BINARY_DIR}/fifo.ini|fifo.ini: is a FIFO, not an INI file"
+    "dir|${INI}|ini: is a directory, not an INI file"
+    "dev_zero|/dev/zero|/dev/zero: is a character device, not an INI file"
+    "nul_byte|${INI}/nul_byte.ini|nul_byte.ini:2: NUL byte at column 14: a settings file is plain text")
+  string(REPLACE "|" ";" case "${case}")
+  list(GET case 0 name)
+  list(GET case 1 file)
+  list(GET case 2 re)
+  pd_expect(config.file_${name} LABEL mpi NP 2 RC 2 MAX_SECONDS 15
+    TIMEOUT 30 ARGS -c ${file} ${EX}/count_to.so
+    MATCH "pdask-mpi: error: .*${re}" NOMATCH "Beginning flow run")
+endforeach()
+# A lone [ in a pattern upsets CMake's lists: match it with a dot.
+pd_expect(config.file_unclosed LABEL mpi NP 2 RC 2 ARGS -c ${INI}/unclosed.ini
+  ${EX}/count_to.so
+  MATCH "error: .*unclosed.ini:2: section header ..cluster_kwargs. is not closed: write .name."
+  NOMATCH "unknown section")
+pd_expect(config.file_no_section LABEL mpi NP 2 RC 2
+  ARGS -c ${INI}/no_section.ini ${EX}/count_to.so
+  MATCH "error: .*no_section.ini:1: key \"n_workers\" comes before any [[]section[]]")
+pd_expect(config.duplicate_key LABEL mpi NP 2 ARGS info -c ${INI}/dup_key.ini
+  MATCH "WARNING [|] pdask-mpi [|] .*dup_key.ini:7: n_workers set again [(]first at line 3[)]; using line 7"
+        "cluster_kwargs.n_workers += 3 +[(].*dup_key.ini:7[)]"
+  NOMATCH "set again.*set again")
