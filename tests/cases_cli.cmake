@@ -68,3 +68,27 @@ pd_expect(config.duplicate_key LABEL mpi NP 2 ARGS info -c ${INI}/dup_key.ini
   MATCH "WARNING [|] pdask-mpi [|] .*dup_key.ini:7: n_workers set again [(]first at line 3[)]; using line 7"
         "cluster_kwargs.n_workers += 3 +[(].*dup_key.ini:7[)]"
   NOMATCH "set again.*set again")
+
+# --- the command line (getopt_long) ---
+pd_expect(cli.misplaced_short LABEL unit NOMPI RC 2 ARGS ${EX}/count_to.so -n 4
+  MATCH "pdask-mpi: error: option -n must come before FLOW.so"
+  NOMATCH "not key=value")
+pd_expect(cli.misplaced_long LABEL unit NOMPI RC 2
+  ARGS ${EX}/count_to.so highest_number=2 --threads-per-worker 2
+  MATCH "error: option --threads-per-worker must come before FLOW.so"
+  NOMATCH "not key=value")
+pd_expect(cli.misplaced_check LABEL unit NOMPI RC 2
+  ARGS check ${F}/fail.so --flow=x
+  MATCH "error: option --flow must come before FLOW.so")
+pd_expect(cli.unknown_option LABEL unit NOMPI RC 2 ARGS --bogus=1 ${EX}/count_to.so
+  MATCH "error: unknown option --bogus; see pdask-mpi --help")
+pd_expect(cli.missing_value LABEL unit NOMPI RC 2 ARGS check -c
+  MATCH "error: option -c needs a value")
+pd_expect(cli.forms LABEL mpi NP 2
+  ARGS info -n4 -t2 --prefetch=7 --set=client_kwargs.timeout=9 -- ${F}/settings.so
+  MATCH "n_workers += 4 +[(]--n-workers[)]"
+        "threads_per_worker += 2 +[(]--threads-per-worker[)]"
+        "prefetch += 7 +[(]--prefetch[)]" "timeout += 9 +[(]--set[)]")
+pd_expect(cli.run_forms LABEL mpi NP 3
+  ARGS run --threads-per-worker=1 -- ${EX}/count_to.so highest_number=2
+  MATCH "Finished in state Completed: 2 of 2")
