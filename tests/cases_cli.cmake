@@ -92,3 +92,18 @@ pd_expect(cli.forms LABEL mpi NP 2
 pd_expect(cli.run_forms LABEL mpi NP 3
   ARGS run --threads-per-worker=1 -- ${EX}/count_to.so highest_number=2
   MATCH "Finished in state Completed: 2 of 2")
+
+# --- cluster plugins that are not: a message and exit 2, never a crash ---
+foreach(case
+    "function|libc.so.6:printf|it is a function, not a const struct pd_cluster_ops"
+    "int|${F}/badplugin.so:plugin_int|it is a 4-byte object, not a struct pd_cluster_ops"
+    "data_start|${F}/badplugin.so:plugin_data_start|its start, scale or close does not point to a function of the plugin")
+  string(REPLACE "|" ";" case "${case}")
+  list(GET case 0 name)
+  list(GET case 1 spec)
+  list(GET case 2 re)
+  pd_expect(spawn.plugin_${name} LABEL mpi NP 1 RC 2
+    ARGS --cluster-class ${spec} ${EX}/count_to.so
+    MATCH "error: cluster_class .*: '[a-z_]+' is not a pd_cluster_ops of ABI 1 with a start function: ${re}"
+    NOMATCH "Segmentation|Signal|signal")
+endforeach()
