@@ -64,29 +64,74 @@ static void emit(const char *buf, size_t n)
     }
 }
 
+/* Copy the n bytes of src into dst (cap bytes, cap >= 2), each control
+ * character escaped as \n, \r, \t or \xNN, then end with a newline. A
+ * value with a newline (a run name, a parameter, a pd_fail message) thus
+ * stays on its own line and cannot forge another. Backslashes are kept:
+ * paths stay readable. Cut to fit; the length written. */
+static size_t escape_line(char *dst, size_t cap, const char *src, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t used = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)src[i];
+        char esc[4];
+        size_t len = 0;
+
+        if (c == '\n' || c == '\r' || c == '\t') {
+            esc[len++] = '\\';
+            esc[len++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+        } else if (c < 0x20 || c == 0x7f) {
+            esc[len++] = '\\';
+            esc[len++] = 'x';
+            esc[len++] = hex[c >> 4];
+            esc[len++] = hex[c & 0xf];
+        } else {
+            esc[len++] = (char)c;
+        }
+        if (used + len > cap - 1)
+            break;
+        memcpy(dst + used, esc, len);
+        used += len;
+    }
+    dst[used++] = '\n';
+    return used;
+}
+
+/* Format into a raw buffer, escape, and write as one line. */
+static void emit_line(const char *prefix, const char *fmt, va_list ap)
+{
+    char raw[2048], out[4 * sizeof(raw) + 2];
+    int n = snprintf(raw, sizeof(raw), "%s", prefix);
+
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof(raw)) {
+        int m = vsnprintf(raw + n, sizeof(raw) - (size_t)n, fmt, ap);
+        if (m > 0)
+            n += m;
+    }
+    if ((size_t)n > sizeof(raw) - 1)
+        n = sizeof(raw) - 1;
+    emit(out, escape_line(out, sizeof(out), raw, (size_t)n));
+}
+
 void log_vmsg(enum pd_level level, const char *name, const char *fmt,
               va_list ap)
 {
-    char line[2048];
+    char prefix[512];
     struct timeval tv;
     struct tm tm;
-    int n;
 
     if (!log_enabled(level))
         return;
     gettimeofday(&tv, NULL);
     localtime_r(&tv.tv_sec, &tm);
-    n = snprintf(line, sizeof(line), "%02d:%02d:%02d.%03d | %-7s | %s | ",
-                 tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000),
-                 level_names[level], name);
-    if (n < 0)
-        return;
-    if ((size_t)n < sizeof(line))
-        n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-    if ((size_t)n >= sizeof(line) - 1)
-        n = sizeof(line) - 2;
-    line[n++] = '\n';
-    emit(line, (size_t)n);
+    snprintf(prefix, sizeof(prefix), "%02d:%02d:%02d.%03d | %-7s | %s | ",
+             tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000),
+             level_names[level], name);
+    emit_line(prefix, fmt, ap);
 }
 
 void log_msg(enum pd_level level, const char *name, const char *fmt, ...)
@@ -99,15 +144,9 @@ void log_msg(enum pd_level level, const char *name, const char *fmt, ...)
 
 void log_error(const char *fmt, ...)
 {
-    char line[2048];
     va_list ap;
-    int n = snprintf(line, sizeof(line), "pdask-mpi: error: ");
 
     va_start(ap, fmt);
-    n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+    emit_line("pdask-mpi: error: ", fmt, ap);
     va_end(ap);
-    if ((size_t)n >= sizeof(line) - 1)
-        n = sizeof(line) - 2;
-    line[n++] = '\n';
-    emit(line, (size_t)n);
 }
