@@ -475,5 +475,11 @@ int main(int argc, char **argv)
     }
     if (strcmp(o.cmd, "check") == 0)
         return check(&o);
+    /* hwloc would ignore a bad HWLOC_SYNTHETIC or HWLOC_XMLFILE. */
+    if (topo_check_env(err, sizeof(err)) != 0) {
+        if (log_first_rank())
+            log_error("%s", err);
+        return EXIT_USAGE;
+    }
     return run(argv, &o);
 }

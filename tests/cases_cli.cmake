@@ -107,3 +107,17 @@ foreach(case
     MATCH "error: cluster_class .*: '[a-z_]+' is not a pd_cluster_ops of ABI 1 with a start function: ${re}"
     NOMATCH "Segmentation|Signal|signal")
 endforeach()
+
+# --- a topology from the environment that hwloc cannot read ---
+pd_expect(config.hwloc_bad_synthetic LABEL unit NOMPI RC 2 ARGS info
+  ENV "HWLOC_SYNTHETIC=pack:1 garbage:x"
+  MATCH "error: HWLOC_SYNTHETIC=\"pack:1 garbage:x\": hwloc cannot read this synthetic topology"
+  NOMATCH "topology of")
+pd_expect(config.hwloc_missing_xml LABEL unit NOMPI RC 2 ARGS info
+  ENV HWLOC_SYNTHETIC= HWLOC_XMLFILE=${INI}/nope.xml
+  MATCH "error: HWLOC_XMLFILE=.*nope.xml: No such file or directory"
+  NOMATCH "topology of")
+pd_expect(config.hwloc_garbage_xml LABEL unit NOMPI RC 2 ARGS info
+  ENV HWLOC_SYNTHETIC= HWLOC_XMLFILE=${INI}/good.ini
+  MATCH "error: HWLOC_XMLFILE=.*good.ini: hwloc cannot read this XML topology"
+  NOMATCH "topology of")
