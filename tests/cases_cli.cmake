@@ -121,3 +121,12 @@ pd_expect(config.hwloc_garbage_xml LABEL unit NOMPI RC 2 ARGS info
   ENV HWLOC_SYNTHETIC= HWLOC_XMLFILE=${INI}/good.ini
   MATCH "error: HWLOC_XMLFILE=.*good.ini: hwloc cannot read this XML topology"
   NOMATCH "topology of")
+
+# --- key=@FILE: a parameter value from a file ---
+pd_expect(cli.param_from_file LABEL mpi NP 2
+  ARGS ${EX}/count_to.so highest_number=@${INI}/param_3.txt
+  MATCH "Finished in state Completed: 3 of 3")
+pd_expect(cli.param_file_missing LABEL mpi NP 2 RC 2
+  ARGS ${EX}/count_to.so highest_number=@${INI}/nope.txt
+  MATCH "error: parameter highest_number=@.*nope.txt: cannot read the value from .*: No such file or directory"
+  NOMATCH "Beginning flow run")
