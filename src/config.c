@@ -489,12 +489,15 @@ void config_print(const struct config *c, FILE *out)
     for (int k = 0; k < CFG_COUNT; k++) {
         char val[256], name[80];
         const struct field *f = &fields[k];
-        if (f->type == STR)
-            snprintf(val, sizeof(val), "%s", *(char *const *)cslot(c, k));
-        else if (f->type == INT)
+        if (f->type == STR) {
+            /* Escaped: a value must not forge a line of the table. */
+            const char *str = *(char *const *)cslot(c, k);
+            log_escape(val, sizeof(val), str, strlen(str));
+        } else if (f->type == INT) {
             snprintf(val, sizeof(val), "%ld", *(const long *)cslot(c, k));
-        else
+        } else {
             snprintf(val, sizeof(val), "%g", *(const double *)cslot(c, k));
+        }
         snprintf(name, sizeof(name), "%s.%s", f->section, f->key);
         fprintf(out, "  %-34s = %-16s (%s)\n", name, val, c->source[k]);
     }

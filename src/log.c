@@ -64,12 +64,7 @@ static void emit(const char *buf, size_t n)
     }
 }
 
-/* Copy the n bytes of src into dst (cap bytes, cap >= 2), each control
- * character escaped as \n, \r, \t or \xNN, then end with a newline. A
- * value with a newline (a run name, a parameter, a pd_fail message) thus
- * stays on its own line and cannot forge another. Backslashes are kept:
- * paths stay readable. Cut to fit; the length written. */
-static size_t escape_line(char *dst, size_t cap, const char *src, size_t n)
+size_t log_escape(char *dst, size_t cap, const char *src, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     size_t used = 0;
@@ -95,7 +90,7 @@ static size_t escape_line(char *dst, size_t cap, const char *src, size_t n)
         memcpy(dst + used, esc, len);
         used += len;
     }
-    dst[used++] = '\n';
+    dst[used] = '\0';
     return used;
 }
 
@@ -114,7 +109,10 @@ static void emit_line(const char *prefix, const char *fmt, va_list ap)
     }
     if ((size_t)n > sizeof(raw) - 1)
         n = sizeof(raw) - 1;
-    emit(out, escape_line(out, sizeof(out), raw, (size_t)n));
+    /* out has room for the newline after the escaped text. */
+    n = (int)log_escape(out, sizeof(out) - 1, raw, (size_t)n);
+    out[n++] = '\n';
+    emit(out, (size_t)n);
 }
 
 void log_vmsg(enum pd_level level, const char *name, const char *fmt,

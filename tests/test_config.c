@@ -126,6 +126,28 @@ static void test_resources(void)
              PD_EINVAL);
 }
 
+/* info's settings table shows a value with a newline on one line. */
+static void test_print_escapes(void)
+{
+    struct config c;
+    char out[4096];
+    FILE *f = tmpfile();
+    size_t n;
+
+    CHECK(f != NULL);
+    config_init(&c);
+    CHECK_EQ(set(&c, "client_kwargs", "name", "a\nforged = 1"), 0);
+    config_print(&c, f);
+    rewind(f);
+    n = fread(out, 1, sizeof(out) - 1, f);
+    out[n] = '\0';
+    fclose(f);
+    CHECK(strstr(out, "client_kwargs.name                 = a\\nforged = 1 "
+                      "   (--set)\n") != NULL);
+    CHECK(strstr(out, "\nforged") == NULL);
+    config_free(&c);
+}
+
 /* -c FILE, else ./pdask.ini, else $PDASK_CONFIG. */
 static void test_pick_file(void)
 {
@@ -158,5 +180,6 @@ int main(void)
     test_flow_settings();
     test_resources();
     test_pick_file();
+    test_print_escapes();
     return 0;
 }

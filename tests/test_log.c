@@ -57,6 +57,13 @@ int main(void)
     CHECK(nl && strchr(nl + 1, '\n') && !strchr(strchr(nl + 1, '\n') + 1,
                                                 '\n'));
 
+    /* log_escape: each escape whole or not at all, always terminated. */
+    char small[8];
+    CHECK_EQ(log_escape(small, sizeof(small), "abcd\x02", 5), 4);
+    CHECK_STR(small, "abcd");
+    CHECK_EQ(log_escape(small, sizeof(small), "a\tb", 3), 4);
+    CHECK_STR(small, "a\\tb");
+
     /* Escaping grows a line up to four times; it is cut, still one line. */
     capture(long_line, out, sizeof(out));
     CHECK(strncmp(out, "pdask-mpi: error: \\n\\n", 22) == 0);
