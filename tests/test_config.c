@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -126,6 +127,64 @@ static void test_resources(void)
              PD_EINVAL);
 }
 
+/* Write text (n bytes) to a new temporary file named in path. */
+static void write_file(char *path, const char *text, size_t n)
+{
+    int fd = mkstemp(path);
+
+    CHECK(fd >= 0);
+    CHECK_EQ(write(fd, text, n), (long long)n);
+    close(fd);
+}
+
+static int load(const char *path)
+{
+    struct config c;
+    int rc;
+
+    config_init(&c);
+    err[0] = '\0';
+    rc = config_load_ini(&c, path, err, sizeof(err));
+    config_free(&c);
+    return rc;
+}
+
+/* Only a regular file of sane size is read, and read as text. */
+static void test_ini_files(void)
+{
+    char path[] = "/tmp/pdask-test-ini-XXXXXX", fifo[64], dir[] =
+        "/tmp/pdask-test-dir-XXXXXX";
+    static const char nul[] = "[cluster_kwargs]\nn_workers = 2\0junk\n";
+    static const char open_hdr[] = "[cluster_kwargs\nn_workers = 2\n";
+
+    write_file(path, nul, sizeof(nul) - 1);
+    CHECK_EQ(load(path), PD_EINVAL);
+    CHECK_ERR(":2: NUL byte at column 14: a settings file is plain text");
+    unlink(path);
+
+    strcpy(path, "/tmp/pdask-test-ini-XXXXXX");
+    write_file(path, open_hdr, sizeof(open_hdr) - 1);
+    CHECK_EQ(load(path), PD_EINVAL);
+    CHECK_ERR(":1: section header \"[cluster_kwargs\" is not closed");
+    /* Over 1 MiB (sparse): not a settings file. */
+    CHECK_EQ(truncate(path, (1L << 20) + 1), 0);
+    CHECK_EQ(load(path), PD_EINVAL);
+    CHECK_ERR(": 1048577 bytes, over the 1048576-byte limit");
+    unlink(path);
+
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK_EQ(load(dir), PD_EINVAL);
+    CHECK_ERR(": is a directory, not an INI file");
+    snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+    CHECK_EQ(mkfifo(fifo, 0600), 0);
+    CHECK_EQ(load(fifo), PD_EINVAL);   /* returns: no hang in open() */
+    CHECK_ERR(": is a FIFO, not an INI file");
+    unlink(fifo);
+    rmdir(dir);
+    CHECK_EQ(load("/dev/zero"), PD_EINVAL);
+    CHECK_ERR("/dev/zero: is a character device, not an INI file");
+}
+
 /* info's settings table shows a value with a newline on one line. */
 static void test_print_escapes(void)
 {
@@ -181,5 +240,6 @@ int main(void)
     test_resources();
     test_pick_file();
     test_print_escapes();
+    test_ini_files();
     return 0;
 }
