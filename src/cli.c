@@ -286,7 +286,9 @@ static int parse_options(int argc, char **argv, struct options *o,
         case '?':
         case ':':
             return bad_option(c, argv, err, errlen);
-        default:
+        default:   /* a setting; add_setting(-1) would mean --set */
+            if (setting_of(c) < 0)
+                return bad_option('?', argv, err, errlen);
             if (add_setting(o, setting_of(c), optarg, err, errlen) != 0)
                 return PD_EINVAL;
             break;
