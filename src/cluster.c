@@ -1,9 +1,12 @@
 /* cluster.c - see cluster.h. */
+#define _GNU_SOURCE  /* dladdr1 and dl_iterate_phdr: checking a plugin */
 #include "cluster.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,15 +167,114 @@ int cluster_spawn(int n, char **argv, MPI_Comm *out, char *err,
     return 0;
 }
 
+/* Where an address lies among the loaded objects: the object's load
+ * address and the flags (PF_X, ...) of the segment that holds it. */
+struct segment {
+    uintptr_t addr;
+    bool found;
+    ElfW(Addr) object;
+    ElfW(Word) flags;
+};
+
+static int find_segment(struct dl_phdr_info *info, size_t size, void *data)
+{
+    struct segment *s = data;
+
+    (void)size;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && s->addr >= lo &&
+            s->addr - lo < ph->p_memsz) {
+            s->found = true;
+            s->object = info->dlpi_addr;
+            s->flags = ph->p_flags;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static struct segment segment_of(const void *p)
+{
+    struct segment s = { .addr = (uintptr_t)p };
+
+    dl_iterate_phdr(find_segment, &s);
+    return s;
+}
+
+/* True when fn is NULL or points into executable code of the object
+ * that holds the ops. */
+static bool code_of(const void *fn, const struct segment *ops)
+{
+    struct segment s;
+
+    if (!fn)
+        return true;
+    s = segment_of(fn);
+    return s.found && (s.flags & PF_X) && s.object == ops->object;
+}
+
+/* A symbol is a usable pd_cluster_ops when the ELF symbol table says it
+ * is a data object of at least that size, outside executable code (so
+ * not a function such as printf, not an int), its abi matches, and
+ * start (and scale and close, if set) point into the code of the same
+ * plugin. Then calling start cannot jump into data or garbage. Only the
+ * abi is read before the rest is known to be inside the object. NULL, or
+ * why not. */
+static const char *check_ops(const void *sym, char *why, size_t len)
+{
+    const struct pd_cluster_ops *ops = sym;
+    const ElfW(Sym) *es = NULL;
+    struct segment seg = segment_of(sym);
+    Dl_info info;
+
+    if (!dladdr1(sym, &info, (void **)&es, RTLD_DL_SYMENT) || !es ||
+        !seg.found) {
+        snprintf(why, len, "it is not in the plugin's symbol table");
+        return why;
+    }
+    if (ELF64_ST_TYPE(es->st_info) == STT_FUNC ||
+        ELF64_ST_TYPE(es->st_info) == STT_GNU_IFUNC || (seg.flags & PF_X)) {
+        snprintf(why, len, "it is a function, not a const struct "
+                 "pd_cluster_ops");
+        return why;
+    }
+    if (ELF64_ST_TYPE(es->st_info) != STT_OBJECT ||
+        es->st_size < sizeof(*ops)) {
+        snprintf(why, len, "it is a %zu-byte object, not a struct "
+                 "pd_cluster_ops (%zu bytes)", (size_t)es->st_size,
+                 sizeof(*ops));
+        return why;
+    }
+    if (ops->abi != PD_ABI_VERSION) {
+        snprintf(why, len, "its abi is %d, not %d: rebuild the plugin "
+                 "against this pdask_cluster.h", ops->abi, PD_ABI_VERSION);
+        return why;
+    }
+    if (!ops->start || !code_of((const void *)(uintptr_t)ops->start, &seg) ||
+        !code_of((const void *)(uintptr_t)ops->scale, &seg) ||
+        !code_of((const void *)(uintptr_t)ops->close, &seg)) {
+        snprintf(why, len, "its start, scale or close does not point to a "
+                 "function of the plugin (start is required)");
+        return why;
+    }
+    return NULL;
+}
+
 int cluster_plugin_start(const char *spec, struct pd_cluster_req *req,
                          MPI_Comm *out, const struct pd_cluster_ops **ops,
                          char *err, size_t errlen)
 {
     const char *colon = strrchr(spec, ':');
+    const struct pd_cluster_ops *p;
     char path[4096], why[1024];
     MPI_Comm inter = MPI_COMM_NULL;
-    void *h;
+    void *h, *sym;
 
+    /* On every failure *ops stays NULL: the caller calls close() only
+     * on a plugin that started. */
+    *ops = NULL;
     snprintf(path, sizeof(path), "%.*s", (int)(colon - spec), spec);
     h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
@@ -180,29 +282,38 @@ int cluster_plugin_start(const char *spec, struct pd_cluster_req *req,
                  spec, dlerror());
         return -1;
     }
-    *ops = dlsym(h, colon + 1);
-    if (!*ops) {
+    sym = dlsym(h, colon + 1);
+    if (!sym) {
         snprintf(err, errlen, "cluster_class %s: %s has no symbol '%s': "
                  "export a const struct pd_cluster_ops under that name",
                  spec, path, colon + 1);
-        return -1;
+        goto out_close;
     }
-    if ((*ops)->abi != PD_ABI_VERSION || !(*ops)->start) {
-        snprintf(err, errlen, "cluster_class %s: not a pd_cluster_ops of "
-                 "ABI %d with a start function (pdask_cluster.h)", spec,
-                 PD_ABI_VERSION);
-        return -1;
+    if (check_ops(sym, why, sizeof(why))) {
+        snprintf(err, errlen, "cluster_class %s: '%s' is not a "
+                 "pd_cluster_ops of ABI %d with a start function: %s "
+                 "(see pdask_cluster.h)", spec, colon + 1, PD_ABI_VERSION,
+                 why);
+        goto out_close;
     }
+    p = sym;
     req->exe = cluster_self_exe();
     why[0] = '\0';
-    if ((*ops)->start(req, &inter, why, sizeof(why)) != 0 ||
+    if (p->start(req, &inter, why, sizeof(why)) != 0 ||
         inter == MPI_COMM_NULL) {
+        /* The handle stays open: a start that ran may have left MPI
+         * callbacks or threads in the plugin's code. */
         snprintf(err, errlen, "cluster_class %s: start failed: %s", spec,
                  why[0] ? why : "no workers");
         return -1;
     }
     MPI_Intercomm_merge(inter, 0, out);
+    *ops = p;   /* the handle stays open: close() is in it */
     return 0;
+
+out_close:
+    dlclose(h);
+    return -1;
 }
 
 void cluster_fill_node(int cores, int *workers, int *threads)

@@ -9,8 +9,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "log.h"
 #include "util.h"
 
 enum type { STR, INT, REAL };
@@ -21,7 +24,7 @@ struct field {
     size_t offset;
     const char *def_str;
     double def_num;
-    long min;
+    double min, max;
 };
 
 #define DEF_STR_STR(d) d
@@ -32,9 +35,9 @@ struct field {
 #define DEF_NUM_REAL(d) d
 
 static const struct field fields[CFG_COUNT] = {
-#define CONFIG_FIELD(sec, k, field, type, def, min)                          \
+#define CONFIG_FIELD(sec, k, field, type, def, min, max)                     \
     { #sec, #k, type, offsetof(struct config, field), DEF_STR_##type(def),   \
-      DEF_NUM_##type(def), min },
+      DEF_NUM_##type(def), min, max },
     CONFIG_KEYS(CONFIG_FIELD)
 #undef CONFIG_FIELD
 };
@@ -149,7 +152,11 @@ int config_set(struct config *c, const char *section, const char *key,
     char *end;
 
     if (k < 0) {
-        if (!known_section(section))
+        if (!section[0])
+            snprintf(err, errlen, "%s: key \"%s\" comes before any "
+                     "[section]; put it under its section, e.g. "
+                     "[cluster_kwargs] (see ini/pdask.ini)", source, key);
+        else if (!known_section(section))
             snprintf(err, errlen, "%s: unknown section [%s]; the sections "
                      "are task_runner, cluster_kwargs, adapt_kwargs, "
                      "client_kwargs and logging (see ini/pdask.ini)",
@@ -182,25 +189,43 @@ int config_set(struct config *c, const char *section, const char *key,
         free(*(char **)slot(c, k));
         *(char **)slot(c, k) = pd__xstrdup(value);
     } else if (f->type == INT) {
+        long lo = (long)f->min, hi = (long)f->max;
         errno = 0;
         long v = strtol(value, &end, 10);
-        if (end == value || *end || errno) {
+        if (end == value || *end || (errno && errno != ERANGE)) {
             snprintf(err, errlen, "%s: %s = \"%s\" is not a whole number",
                      source, key, value);
             return PD_EINVAL;
         }
-        if (v < f->min) {
-            snprintf(err, errlen, "%s: %s = %ld is below its minimum %ld",
-                     source, key, v, f->min);
+        if (v < lo) {
+            snprintf(err, errlen, "%s: %s = %s is below its minimum %ld; "
+                     "give %ld to %ld", source, key, value, lo, lo, hi);
+            return PD_EINVAL;
+        }
+        if (v > hi) {
+            snprintf(err, errlen, "%s: %s = %s is above its maximum %ld; "
+                     "give %ld to %ld", source, key, value, hi, lo, hi);
             return PD_EINVAL;
         }
         *(long *)slot(c, k) = v;
     } else {
         errno = 0;
         double v = strtod(value, &end);
-        if (end == value || *end || errno || !isfinite(v) || v <= 0) {
-            snprintf(err, errlen, "%s: %s = \"%s\" is not a positive number "
-                     "of seconds", source, key, value);
+        if (end == value || *end || isnan(v)) {
+            snprintf(err, errlen, "%s: %s = \"%s\" is not a number of "
+                     "seconds", source, key, value);
+            return PD_EINVAL;
+        }
+        if (v <= f->min) {
+            snprintf(err, errlen, "%s: %s = %s must be above %.15g seconds; "
+                     "give more than %.15g and at most %.15g", source, key,
+                     value, f->min, f->min, f->max);
+            return PD_EINVAL;
+        }
+        if (v > f->max) {
+            snprintf(err, errlen, "%s: %s = %s is above its maximum %.15g "
+                     "seconds; give more than %.15g and at most %.15g",
+                     source, key, value, f->max, f->min, f->max);
             return PD_EINVAL;
         }
         *(double *)slot(c, k) = v;
@@ -222,12 +247,17 @@ const char *config_pick_file(const char *explicit_path)
     return env && *env ? env : NULL;
 }
 
+/* A settings file is a few hundred bytes; more than this is not one
+ * (and /dev/zero would otherwise be read forever). */
+#define INI_MAX_BYTES (1L << 20)
+
 struct ini_ctx {
     struct config *c;
     FILE *f;
     const char *path;
     char err[512];
-    int line;   /* the line being parsed, counted by the reader below */
+    int line;             /* the line being parsed, counted by reader() */
+    int first[CFG_COUNT]; /* the line that first set each key, or 0 */
 };
 
 /* inih handler: nonzero means success (inih's convention, kept here). */
@@ -236,6 +266,7 @@ static int on_ini(void *user, const char *section, const char *key,
 {
     struct ini_ctx *x = user;
     char source[300], err[512];
+    int k = find(section, key);
 
     snprintf(source, sizeof(source), "%s:%d", x->path, x->line);
     if (config_set(x->c, section, key, value, source, err, sizeof(err))) {
@@ -243,6 +274,12 @@ static int on_ini(void *user, const char *section, const char *key,
             snprintf(x->err, sizeof(x->err), "%s", err);
         return 0;
     }
+    /* The last one wins, as in inih, but a repeat is often a mistake. */
+    if (x->first[k] && log_first_rank())
+        log_msg(PD_WARNING, "pdask-mpi", "%s: %s set again (first at line "
+                "%d); using line %d", source, key, x->first[k], x->line);
+    if (!x->first[k])
+        x->first[k] = x->line;
     return 1;
 }
 
@@ -257,44 +294,116 @@ static char *reader(char *str, int num, void *stream)
     return r;
 }
 
-/* Report the first line longer than inih can read whole. */
+/* What inih would misread: a line longer than it reads whole, a NUL byte
+ * (C strings end there, so the rest of the line would vanish), and a
+ * section header without its ']' (inih keeps the previous section). */
 static int check_lines(FILE *f, const char *path, char *err, size_t errlen)
 {
-    char *line = NULL;
+    char *line = NULL, *nul;
     size_t cap = 0;
     ssize_t n;
-    int no = 0, rc = 0;
+    int no = 0, rc = PD_EINVAL;
 
     while ((n = getline(&line, &cap, f)) >= 0) {
+        const char *p = line;
         no++;
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
             n--;
+        line[n] = '\0';
         if (n > INI_MAX_LINE - 2) {
             snprintf(err, errlen, "%s:%d: line is %zd characters long, over "
                      "the limit of %d that inih reads whole: shorten it",
-                     path, no, n,
-                     INI_MAX_LINE - 2);
-            rc = PD_EINVAL;
-            break;
+                     path, no, n, INI_MAX_LINE - 2);
+            goto out;
+        }
+        if ((nul = memchr(line, '\0', (size_t)n))) {
+            snprintf(err, errlen, "%s:%d: NUL byte at column %td: a "
+                     "settings file is plain text; save it as such", path,
+                     no, nul - line + 1);
+            goto out;
+        }
+        while (isspace((unsigned char)*p))
+            p++;
+        if (*p == '[' && !strchr(p, ']')) {
+            snprintf(err, errlen, "%s:%d: section header \"%s\" is not "
+                     "closed: write [name]", path, no, p);
+            goto out;
         }
     }
+    rc = 0;
+out:
     free(line);
     rewind(f);
     return rc;
+}
+
+/* The file kinds a user might name by mistake, for the error message. */
+static const char *kind(mode_t m)
+{
+    return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" :
+           S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device" :
+           S_ISSOCK(m) ? "a socket" : "not a regular file";
+}
+
+/* Open path for reading if it is a regular file of sane size. A FIFO
+ * would block open() and read(), a device would never end, and a
+ * directory reads as an empty file: each is an error. */
+static FILE *open_ini(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    FILE *f;
+    int fd;
+
+    if (stat(path, &st) != 0) {
+        snprintf(err, errlen, "%s: %s; give an existing INI file with -c, "
+                 "or see ini/ for samples", path, strerror(errno));
+        return NULL;
+    }
+    /* O_NONBLOCK: should path become a FIFO after stat, open() does not
+     * wait for a writer; fstat below then rejects it. */
+    fd = S_ISREG(st.st_mode) ? open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+                             : -1;
+    if (fd >= 0 && fstat(fd, &st) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    if (fd < 0 && S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: %s; give a readable INI file with -c",
+                 path, strerror(errno));
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        snprintf(err, errlen, "%s: is %s, not an INI file; give a settings "
+                 "file with -c, or see ini/ for samples", path,
+                 kind(st.st_mode));
+        return NULL;
+    }
+    if (st.st_size > INI_MAX_BYTES) {
+        close(fd);
+        snprintf(err, errlen, "%s: %lld bytes, over the %ld-byte limit for "
+                 "a settings file: is it the right file?", path,
+                 (long long)st.st_size, INI_MAX_BYTES);
+        return NULL;
+    }
+    f = fdopen(fd, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        close(fd);
+    }
+    return f;
 }
 
 int config_load_ini(struct config *c, const char *path, char *err,
                     size_t errlen)
 {
     struct ini_ctx x = { .c = c, .path = path };
-    FILE *f = fopen(path, "r");
+    FILE *f = open_ini(path, err, errlen);
     int rc;
 
-    if (!f) {
-        snprintf(err, errlen, "%s: %s; give an existing INI file with -c, "
-                 "or see ini/ for samples", path, strerror(errno));
+    if (!f)
         return PD_EINVAL;
-    }
     if (check_lines(f, path, err, errlen) != 0) {
         fclose(f);
         return PD_EINVAL;
@@ -380,12 +489,15 @@ void config_print(const struct config *c, FILE *out)
     for (int k = 0; k < CFG_COUNT; k++) {
         char val[256], name[80];
         const struct field *f = &fields[k];
-        if (f->type == STR)
-            snprintf(val, sizeof(val), "%s", *(char *const *)cslot(c, k));
-        else if (f->type == INT)
+        if (f->type == STR) {
+            /* Escaped: a value must not forge a line of the table. */
+            const char *str = *(char *const *)cslot(c, k);
+            log_escape(val, sizeof(val), str, strlen(str));
+        } else if (f->type == INT) {
             snprintf(val, sizeof(val), "%ld", *(const long *)cslot(c, k));
-        else
+        } else {
             snprintf(val, sizeof(val), "%g", *(const double *)cslot(c, k));
+        }
         snprintf(name, sizeof(name), "%s.%s", f->section, f->key);
         fprintf(out, "  %-34s = %-16s (%s)\n", name, val, c->source[k]);
     }

@@ -13,24 +13,30 @@
 
 #include "pdask.h"
 
-/* X(section, key, field, type, default, minimum) - the one schema. Types:
- * STR (char *), INT (long, >= minimum), REAL (double, > 0). */
+/* X(section, key, field, type, default, minimum, maximum) - the one schema.
+ * Types: STR (char *), INT (long, minimum <= v <= maximum), REAL (double,
+ * minimum < v <= maximum). The maxima keep counts and times far from
+ * int and time_t overflow and still above any real use: 4096 workers
+ * (larger jobs use mpirun -n), 1024 threads per worker (more than the
+ * cores of any node), 65536 queued runs, 1e6 s (11.6 days, longer than
+ * any batch walltime). */
 #define CONFIG_KEYS(X)                                                       \
-    X(task_runner, address, address, STR, "", 0)                            \
-    X(task_runner, cluster_class, cluster_class, STR, "auto", 0)            \
-    X(cluster_kwargs, n_workers, n_workers, INT, 0, 0)                      \
-    X(cluster_kwargs, threads_per_worker, threads_per_worker, INT, 0, 0)    \
-    X(cluster_kwargs, resources, resources, STR, "", 0)                     \
-    X(cluster_kwargs, prefetch, prefetch, INT, 8, 0)                        \
-    X(adapt_kwargs, minimum, adapt_minimum, INT, 0, 0)                      \
-    X(adapt_kwargs, maximum, adapt_maximum, INT, 0, 0)                      \
-    X(client_kwargs, timeout, timeout_s, REAL, 60, 0)                       \
-    X(client_kwargs, heartbeat, heartbeat_s, REAL, 10, 0)                   \
-    X(client_kwargs, name, name, STR, "", 0)                                \
-    X(logging, level, log_level, STR, "info", 0)
+    X(task_runner, address, address, STR, "", 0, 0)                         \
+    X(task_runner, cluster_class, cluster_class, STR, "auto", 0, 0)         \
+    X(cluster_kwargs, n_workers, n_workers, INT, 0, 0, 4096)                \
+    X(cluster_kwargs, threads_per_worker, threads_per_worker, INT, 0, 0,    \
+      1024)                                                                  \
+    X(cluster_kwargs, resources, resources, STR, "", 0, 0)                  \
+    X(cluster_kwargs, prefetch, prefetch, INT, 8, 0, 65536)                 \
+    X(adapt_kwargs, minimum, adapt_minimum, INT, 0, 0, 4096)                \
+    X(adapt_kwargs, maximum, adapt_maximum, INT, 0, 0, 4096)                \
+    X(client_kwargs, timeout, timeout_s, REAL, 60, 0, 1e6)                  \
+    X(client_kwargs, heartbeat, heartbeat_s, REAL, 10, 0, 1e6)              \
+    X(client_kwargs, name, name, STR, "", 0, 0)                             \
+    X(logging, level, log_level, STR, "info", 0, 0)
 
 enum config_key {
-#define CONFIG_ENUM(sec, key, field, type, def, min) CFG_##field,
+#define CONFIG_ENUM(sec, key, field, type, def, min, max) CFG_##field,
     CONFIG_KEYS(CONFIG_ENUM)
 #undef CONFIG_ENUM
     CFG_COUNT

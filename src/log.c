@@ -1,7 +1,9 @@
 /* log.c - pd_log, the log line format, and the error message format. */
 #include "log.h"
 
+#include <mpi.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -31,6 +33,25 @@ int log_parse_level(const char *s)
     return -1;
 }
 
+bool log_first_rank(void)
+{
+    int up = 0, down = 0, rank = 0;
+    const char *r;
+
+    MPI_Initialized(&up);
+    MPI_Finalized(&down);
+    if (up && !down) {
+        MPI_Comm parent;
+        MPI_Comm_get_parent(&parent);
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+        return parent == MPI_COMM_NULL && rank == 0;
+    }
+    r = getenv("OMPI_COMM_WORLD_RANK");
+    if (!r)
+        r = getenv("PMIX_RANK");
+    return !r || strcmp(r, "0") == 0;
+}
+
 /* Write all of buf to stderr in one call where the kernel allows. */
 static void emit(const char *buf, size_t n)
 {
@@ -43,29 +64,72 @@ static void emit(const char *buf, size_t n)
     }
 }
 
+size_t log_escape(char *dst, size_t cap, const char *src, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t used = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)src[i];
+        char esc[4];
+        size_t len = 0;
+
+        if (c == '\n' || c == '\r' || c == '\t') {
+            esc[len++] = '\\';
+            esc[len++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+        } else if (c < 0x20 || c == 0x7f) {
+            esc[len++] = '\\';
+            esc[len++] = 'x';
+            esc[len++] = hex[c >> 4];
+            esc[len++] = hex[c & 0xf];
+        } else {
+            esc[len++] = (char)c;
+        }
+        if (used + len > cap - 1)
+            break;
+        memcpy(dst + used, esc, len);
+        used += len;
+    }
+    dst[used] = '\0';
+    return used;
+}
+
+/* Format into a raw buffer, escape, and write as one line. */
+static void emit_line(const char *prefix, const char *fmt, va_list ap)
+{
+    char raw[2048], out[4 * sizeof(raw) + 2];
+    int n = snprintf(raw, sizeof(raw), "%s", prefix);
+
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof(raw)) {
+        int m = vsnprintf(raw + n, sizeof(raw) - (size_t)n, fmt, ap);
+        if (m > 0)
+            n += m;
+    }
+    if ((size_t)n > sizeof(raw) - 1)
+        n = sizeof(raw) - 1;
+    /* out has room for the newline after the escaped text. */
+    n = (int)log_escape(out, sizeof(out) - 1, raw, (size_t)n);
+    out[n++] = '\n';
+    emit(out, (size_t)n);
+}
+
 void log_vmsg(enum pd_level level, const char *name, const char *fmt,
               va_list ap)
 {
-    char line[2048];
+    char prefix[512];
     struct timeval tv;
     struct tm tm;
-    int n;
 
     if (!log_enabled(level))
         return;
     gettimeofday(&tv, NULL);
     localtime_r(&tv.tv_sec, &tm);
-    n = snprintf(line, sizeof(line), "%02d:%02d:%02d.%03d | %-7s | %s | ",
-                 tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000),
-                 level_names[level], name);
-    if (n < 0)
-        return;
-    if ((size_t)n < sizeof(line))
-        n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-    if ((size_t)n >= sizeof(line) - 1)
-        n = sizeof(line) - 2;
-    line[n++] = '\n';
-    emit(line, (size_t)n);
+    snprintf(prefix, sizeof(prefix), "%02d:%02d:%02d.%03d | %-7s | %s | ",
+             tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000),
+             level_names[level], name);
+    emit_line(prefix, fmt, ap);
 }
 
 void log_msg(enum pd_level level, const char *name, const char *fmt, ...)
@@ -78,15 +142,9 @@ void log_msg(enum pd_level level, const char *name, const char *fmt, ...)
 
 void log_error(const char *fmt, ...)
 {
-    char line[2048];
     va_list ap;
-    int n = snprintf(line, sizeof(line), "pdask-mpi: error: ");
 
     va_start(ap, fmt);
-    n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+    emit_line("pdask-mpi: error: ", fmt, ap);
     va_end(ap);
-    if ((size_t)n >= sizeof(line) - 1)
-        n = sizeof(line) - 2;
-    line[n++] = '\n';
-    emit(line, (size_t)n);
 }

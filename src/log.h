@@ -21,6 +21,20 @@ void log_msg(enum pd_level level, const char *name, const char *fmt, ...)
 void log_vmsg(enum pd_level level, const char *name, const char *fmt,
               va_list ap);
 
+/* Copy the n bytes of src into dst (cap >= 1 bytes, NUL-terminated) with
+ * each control character escaped as \n, \r, \t or \xNN, so a value with
+ * a newline (a run name, a parameter, a pd_fail message) stays on its
+ * line and cannot forge another. Backslashes are kept, so paths stay
+ * readable. Cut to fit; the length written. Every log and error line
+ * goes through it. */
+size_t log_escape(char *dst, size_t cap, const char *src, size_t n);
+
+/* True in the one process that prints a once-per-job message: rank 0 of
+ * MPI_COMM_WORLD and not a spawned worker; before MPI_Init, the rank the
+ * launcher gives (OMPI_COMM_WORLD_RANK, PMIX_RANK), or true without one.
+ * Call from the thread that called MPI_Init. */
+bool log_first_rank(void);
+
 /* "pdask-mpi: error: message": usage, configuration and load errors. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

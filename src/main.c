@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "cluster.h"
 #include "comm.h"
 #include "config.h"
@@ -24,169 +25,6 @@
 #include "worker.h"
 
 #define EXIT_USAGE 2
-
-static const char usage[] =
-    "usage: mpirun -n N pdask-mpi [options] FLOW.so [key=value ...]\n"
-    "       pdask-mpi [options] FLOW.so [key=value ...]   (temporary cluster)\n"
-    "       pdask-mpi info [options] [FLOW.so]\n"
-    "       pdask-mpi check FLOW.so\n"
-    "       pdask-mpi --help | --version\n"
-    "\n"
-    "Runs the flow declared with PD_FLOW in FLOW.so: rank 0 runs the flow\n"
-    "and schedules, the other ranks run its tasks on threads. Without\n"
-    "mpirun (or with -n 1) it spawns a temporary cluster that fills the\n"
-    "node. key=value words are the flow's parameters.\n"
-    "\n"
-    "options (each also an INI setting; the command line wins):\n"
-    "  -c, --config FILE           INI file (default ./pdask.ini, else\n"
-    "                              $PDASK_CONFIG)\n"
-    "  --flow NAME                 the flow to run when FLOW.so has several\n"
-    "  --cluster-class CLASS       auto, mpi (the job's ranks) or spawn\n"
-    "  -n, --n-workers N           workers to spawn for a temporary cluster\n"
-    "  -t, --threads-per-worker N  executor threads per worker (default:\n"
-    "                              the cores of its cpuset divided among the\n"
-    "                              worker ranks that share them, by hwloc)\n"
-    "  --resources LIST            worker resources, e.g. GPU=1,process=1\n"
-    "  --adapt-min N, --adapt-max N  adaptive scaling bounds\n"
-    "  --prefetch N                short task runs queued ahead on each\n"
-    "                              worker beyond its threads (default 8)\n"
-    "  --timeout SECONDS           start-up timeout (client_kwargs)\n"
-    "  --log-level LEVEL           debug, info, warning or error\n"
-    "  --address URL               an existing cluster (not available yet)\n"
-    "  --set SECTION.KEY=VALUE     any INI setting\n"
-    "\n"
-    "exit codes: 0 the flow and all its task runs completed, 1 something\n"
-    "failed, 2 usage, configuration or load error.\n";
-
-/* Command-line options that are settings: option, short form, INI key. */
-static const struct {
-    const char *lng, *shrt, *section, *key;
-} setting_opts[] = {
-    { "--address", NULL, "task_runner", "address" },
-    { "--cluster-class", NULL, "task_runner", "cluster_class" },
-    { "--n-workers", "-n", "cluster_kwargs", "n_workers" },
-    { "--threads-per-worker", "-t", "cluster_kwargs", "threads_per_worker" },
-    { "--resources", NULL, "cluster_kwargs", "resources" },
-    { "--prefetch", NULL, "cluster_kwargs", "prefetch" },
-    { "--adapt-min", NULL, "adapt_kwargs", "minimum" },
-    { "--adapt-max", NULL, "adapt_kwargs", "maximum" },
-    { "--timeout", NULL, "client_kwargs", "timeout" },
-    { "--log-level", NULL, "logging", "level" },
-};
-
-#define MAX_CLI 64
-
-struct cli_setting {
-    char section[64], key[64];
-    const char *value, *source;
-};
-
-struct options {
-    const char *cmd;         /* run, info or check */
-    const char *path;        /* FLOW.so, or NULL for info */
-    const char *flow;
-    const char *config_file;
-    struct cli_setting cli[MAX_CLI];
-    int ncli;
-    int nparams;
-    char **params;
-};
-
-/* Fill o from argv; 0, 1 when --help/--version was handled, or -1 with a
- * message in err. */
-static int parse_args(int argc, char **argv, struct options *o, char *err,
-                      size_t errlen)
-{
-    int i = 1;
-
-    memset(o, 0, sizeof(*o));
-    o->cmd = "run";
-    if (i < argc && (strcmp(argv[i], "check") == 0 ||
-                     strcmp(argv[i], "info") == 0))
-        o->cmd = argv[i++];
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        size_t k;
-
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(usage, stdout);
-            return 1;
-        }
-        if (strcmp(a, "--version") == 0) {
-            char lib[MPI_MAX_LIBRARY_VERSION_STRING];
-            int len = 0;
-            unsigned hv = hwloc_get_api_version();
-            MPI_Get_library_version(lib, &len);
-            lib[strcspn(lib, ",\n")] = '\0';
-            printf("pdask-mpi %s (%s; hwloc API %u.%u.%u)\n",
-                   PD_VERSION_STRING, lib, hv >> 16, (hv >> 8) & 0xff,
-                   hv & 0xff);
-            return 1;
-        }
-        if (!v) {
-            snprintf(err, errlen, "option %s needs a value or is unknown; "
-                     "see pdask-mpi --help", a);
-            return -1;
-        }
-        i++;
-        if (strcmp(a, "--flow") == 0) {
-            o->flow = v;
-            continue;
-        }
-        if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
-            o->config_file = v;
-            continue;
-        }
-        if (o->ncli == MAX_CLI) {
-            snprintf(err, errlen, "too many options");
-            return -1;
-        }
-        struct cli_setting *s = &o->cli[o->ncli];
-        for (k = 0; k < ARRAY_SIZE(setting_opts); k++)
-            if (strcmp(a, setting_opts[k].lng) == 0 ||
-                (setting_opts[k].shrt && strcmp(a, setting_opts[k].shrt) == 0))
-                break;
-        if (k < ARRAY_SIZE(setting_opts)) {
-            snprintf(s->section, sizeof(s->section), "%s",
-                     setting_opts[k].section);
-            snprintf(s->key, sizeof(s->key), "%s", setting_opts[k].key);
-            s->value = v;
-        } else if (strcmp(a, "--set") == 0) {
-            const char *dot = strchr(v, '.'), *eq = strchr(v, '=');
-            if (!dot || !eq || eq < dot) {
-                snprintf(err, errlen, "--set %s: write SECTION.KEY=VALUE, "
-                         "e.g. --set cluster_kwargs.n_workers=4", v);
-                return -1;
-            }
-            snprintf(s->section, sizeof(s->section), "%.*s",
-                     (int)(dot - v), v);
-            snprintf(s->key, sizeof(s->key), "%.*s", (int)(eq - dot - 1),
-                     dot + 1);
-            s->value = eq + 1;
-        } else {
-            snprintf(err, errlen, "unknown option %s; see pdask-mpi --help",
-                     a);
-            return -1;
-        }
-        s->source = k < ARRAY_SIZE(setting_opts) ? setting_opts[k].lng : a;
-        o->ncli++;
-    }
-    if (i < argc)
-        o->path = argv[i++];
-    else if (strcmp(o->cmd, "info") != 0) {
-        snprintf(err, errlen, "no flow given: pdask-mpi FLOW.so "
-                 "[key=value ...]; see pdask-mpi --help");
-        return -1;
-    }
-    o->nparams = argc - i;
-    o->params = argv + i;
-    if (strcmp(o->cmd, "run") != 0 && o->nparams) {
-        snprintf(err, errlen, "%s takes only FLOW.so, not '%s'", o->cmd,
-                 o->params[0]);
-        return -1;
-    }
-    return 0;
-}
 
 /* `pdask-mpi check`: list the flows and tasks of a .so, without MPI. */
 static int check(const struct options *o)
@@ -641,20 +479,23 @@ int main(int argc, char **argv)
 {
     struct options o;
     char err[1024];
-    int rc = parse_args(argc, argv, &o, err, sizeof(err));
+    int rc = cli_parse(argc, argv, &o, err, sizeof(err));
 
     if (rc > 0)
         return 0;
     if (rc < 0) {
         /* Every rank sees the same bad command line: say it once. */
-        const char *r = getenv("OMPI_COMM_WORLD_RANK");
-        if (!r)
-            r = getenv("PMIX_RANK");
-        if (!r || strcmp(r, "0") == 0)
+        if (log_first_rank())
             log_error("%s", err);
         return EXIT_USAGE;
     }
     if (strcmp(o.cmd, "check") == 0)
         return check(&o);
+    /* hwloc would ignore a bad HWLOC_SYNTHETIC or HWLOC_XMLFILE. */
+    if (topo_check_env(err, sizeof(err)) != 0) {
+        if (log_first_rank())
+            log_error("%s", err);
+        return EXIT_USAGE;
+    }
     return run(argv, &o);
 }

@@ -19,7 +19,9 @@ struct pd_params {
     struct params_state *st;
 };
 
-/* Parse words "key=value"; 0, or PD_EINVAL with a message in err. */
+/* Parse words "key=value"; "key=@FILE" takes the value from FILE (its
+ * text without the final newline), "key=@@x" is the value "@x". 0, or
+ * PD_EINVAL with a message in err. */
 int params_parse(struct pd_params *p, int n, char *const *words, char *err,
                  size_t errlen);
 void params_free(struct pd_params *p);

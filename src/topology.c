@@ -1,8 +1,55 @@
 /* topology.c - see topology.h. */
 #include "topology.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int topo_check_env(char *err, size_t errlen)
+{
+    const char *syn = getenv("HWLOC_SYNTHETIC");
+    const char *xml = getenv("HWLOC_XMLFILE");
+    hwloc_topology_t t;
+    struct stat st;
+    int rc = -1;
+
+    if (syn && !*syn)
+        syn = NULL;
+    if (!syn && (!xml || !*xml))
+        return 0;
+    if (!syn && stat(xml, &st) != 0) {
+        snprintf(err, errlen, "HWLOC_XMLFILE=%s: %s; give an XML topology "
+                 "written by lstopo --of xml, or unset HWLOC_XMLFILE to use "
+                 "this machine's", xml, strerror(errno));
+        return -1;
+    }
+    if (!syn && !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "HWLOC_XMLFILE=%s: not a regular file; give "
+                 "an XML topology written by lstopo --of xml, or unset "
+                 "HWLOC_XMLFILE to use this machine's", xml);
+        return -1;
+    }
+    if (hwloc_topology_init(&t) != 0) {
+        snprintf(err, errlen, "hwloc_topology_init: %s", strerror(errno));
+        return -1;
+    }
+    if (syn && (hwloc_topology_set_synthetic(t, syn) != 0 ||
+                hwloc_topology_load(t) != 0))
+        snprintf(err, errlen, "HWLOC_SYNTHETIC=\"%s\": hwloc cannot read "
+                 "this synthetic topology; write e.g. HWLOC_SYNTHETIC=\"pack:1 "
+                 "core:8 pu:1\", or unset it to use this machine's", syn);
+    else if (!syn && (hwloc_topology_set_xml(t, xml) != 0 ||
+                      hwloc_topology_load(t) != 0))
+        snprintf(err, errlen, "HWLOC_XMLFILE=%s: hwloc cannot read this XML "
+                 "topology; give one written by lstopo --of xml, or unset "
+                 "HWLOC_XMLFILE to use this machine's", xml);
+    else
+        rc = 0;
+    hwloc_topology_destroy(t);
+    return rc;
+}
 
 int topo_init(struct topology *tp)
 {

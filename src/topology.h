@@ -14,6 +14,11 @@ struct topology {
     bool thissystem;        /* false for HWLOC_SYNTHETIC and XML */
 };
 
+/* Check HWLOC_SYNTHETIC, else HWLOC_XMLFILE (hwloc's order), when set:
+ * hwloc itself ignores a bad one and reads this machine, which would size
+ * the run silently wrong. 0, or -1 with a message naming the variable. */
+int topo_check_env(char *err, size_t errlen);
+
 /* 0, or -1 when hwloc cannot load a topology. */
 int topo_init(struct topology *tp);
 void topo_destroy(struct topology *tp);
