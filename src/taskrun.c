@@ -1,5 +1,6 @@
 /* taskrun.c - see taskrun.h. The public task-context calls of pdask.h
- * (pd_return_*, pd_fail, pd_log, pd_task_*) live here. */
+ * (pd_return_*, pd_fail, pd_log, pd_task_*) live here, and so does the
+ * thread executor of exec.h. */
 #include "taskrun.h"
 
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec.h"
 #include "log.h"
 #include "util.h"
 
@@ -157,4 +159,24 @@ void taskrun_out_free(struct taskrun_out *out)
     buf_free(&out->result);
     free(out->message);
     memset(out, 0, sizeof(*out));
+}
+
+/* The thread executor: the attempt runs on the caller's thread. */
+static int thread_attempt(struct executor *ex, const struct exec_req *req,
+                          struct taskrun_out *out)
+{
+    (void)ex;
+    return taskrun_attempt(&req->run, out);
+}
+
+static void thread_destroy(struct executor *ex)
+{
+    (void)ex;
+}
+
+struct executor *exec_thread(void)
+{
+    static const struct executor_ops ops = { thread_attempt, thread_destroy };
+    static struct executor ex = { &ops };
+    return &ex;
 }
