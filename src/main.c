@@ -18,6 +18,7 @@
 #include "log.h"
 #include "params.h"
 #include "pdask_cluster.h"
+#include "pexec.h"
 #include "scheduler.h"
 #include "topology.h"
 #include "util.h"
@@ -625,8 +626,12 @@ int main(int argc, char **argv)
 {
     struct options o;
     char err[1024];
-    int rc = parse_args(argc, argv, &o, err, sizeof(err));
+    int rc;
 
+    /* A process executor's helper: it must never touch MPI. */
+    if (argc > 1 && strcmp(argv[1], PEXEC_SUBCOMMAND) == 0)
+        return pexec_helper_main(argc, argv);
+    rc = parse_args(argc, argv, &o, err, sizeof(err));
     if (rc > 0)
         return 0;
     if (rc < 0) {
