@@ -171,6 +171,7 @@ static void default_crash_signals(void)
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = SIG_DFL;
     sigemptyset(&sa.sa_mask);
+    /* On failure a crash is reported by the exit code the runtime picks. */
     for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
         sigaction(sigs[i], &sa, NULL);
 }
@@ -423,6 +424,8 @@ static int helper_reap(struct pexec *px, double wait_s)
     int status = 0;
     pid_t r;
 
+    /* Closing a pipe end cannot fail in a way that matters here (Linux
+     * closes the fd even on EINTR). */
     close(px->req_fd);
     close(px->rep_fd);
     px->req_fd = px->rep_fd = -1;
@@ -432,6 +435,7 @@ static int helper_reap(struct pexec *px, double wait_s)
         nap = nap < 16e-3 ? nap * 2 : nap;
     }
     if (r == 0) {
+        /* Cannot fail: it is our child, not reaped yet. */
         kill(px->pid, SIGKILL);
         while ((r = waitpid(px->pid, &status, 0)) < 0 && errno == EINTR)
             ;
@@ -551,6 +555,19 @@ static int reply_parse(struct pexec *px, struct taskrun_out *out)
     return 0;
 }
 
+/* Reap a helper found dead between attempts, say so, start a fresh one:
+ * as pexec_start. */
+static int restart(struct pexec *px, const char *run, char *err,
+                   size_t errlen)
+{
+    char how[64];
+
+    status_text(helper_reap(px, px->grace_s), how, sizeof(how));
+    log_msg(PD_WARNING, run, "the helper process ended while idle: %s; "
+            "starting a fresh one", how);
+    return pexec_start(&px->ex, err, errlen);
+}
+
 static int pexec_attempt(struct executor *ex, const struct exec_req *req,
                          struct taskrun_out *out)
 {
@@ -569,10 +586,18 @@ static int pexec_attempt(struct executor *ex, const struct exec_req *req,
         taskrun_set(out, PD_CRASHED, "%s", err);
         return PD_ECRASHED;
     }
+    rc = write_all(px->req_fd, px->frame.data, px->frame.len);
+    if (rc == -EPIPE) {
+        /* It died while idle, before reading any of this request. */
+        if (restart(px, req->run.name, err, sizeof(err)) != 0) {
+            taskrun_set(out, PD_CRASHED, "%s", err);
+            return PD_ECRASHED;
+        }
+        rc = write_all(px->req_fd, px->frame.data, px->frame.len);
+    }
     t0 = pd__now();
     if (limit > 0)
         deadline = t0 + limit;
-    rc = write_all(px->req_fd, px->frame.data, px->frame.len);
     if (rc == 0)
         rc = frame_read(px->rep_fd, &px->reply, deadline);
     if (rc == 0)

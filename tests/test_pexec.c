@@ -152,6 +152,18 @@ static void test_results(struct executor *px)
     taskrun_out_free(&out);
 }
 
+/* Frames many times the pipe's buffer: short reads and writes. */
+static void test_big(struct executor *px)
+{
+    size_t n = 3u << 20;
+    unsigned char *b = pd__xmalloc(n);
+
+    for (size_t i = 0; i < n; i++)
+        b[i] = (unsigned char)(i * 2654435761u >> 13);
+    check_same(px, "echo", (const pd_value[]){ pd_bytes(b, n) }, 1);
+    free(b);
+}
+
 static void test_fail(struct executor *px)
 {
     struct taskrun_out a = { 0 }, b = { 0 };
@@ -211,6 +223,38 @@ static void test_crashes(struct executor *px)
     taskrun_out_free(&out);
 }
 
+/* A bogus frame length is refused before anything is allocated. */
+static void test_scribble(struct executor *px)
+{
+    struct taskrun_out out = { 0 };
+    pid_t old = pexec_pid(px);
+
+    CHECK_EQ(run(px, "scribble", NULL, 0, 0, &out), PD_ECRASHED);
+    CHECK_STR(out.message, "crashed: the helper process broke the pipe "
+              "protocol (Message too long) and was stopped");
+    check_next_works(px, old);
+    taskrun_out_free(&out);
+}
+
+/* A helper that dies between attempts is replaced; the attempt runs. */
+static void test_idle_death(struct executor *px)
+{
+    struct taskrun_out out = { 0 };
+    const pd_value i21[] = { pd_int(21) };
+    pid_t old = pexec_pid(px);
+    int zombies = 0;
+
+    CHECK(old != 0);
+    CHECK_EQ(kill(old, SIGKILL), 0);
+    while (!zombies)
+        count_children(&zombies);
+    CHECK_EQ(run(px, "twice", i21, 1, 0, &out), 0);
+    CHECK_EQ(result_of(&out).i, 42);
+    CHECK(pexec_pid(px) != old);
+    check_children(1);
+    taskrun_out_free(&out);
+}
+
 static void test_timeouts(struct executor *px)
 {
     static const char *const tasks[] = { "nap", "spin" };
@@ -224,6 +268,7 @@ static void test_timeouts(struct executor *px)
         took = pd__now() - t0;
         CHECK_EQ(out.state, PD_FAILED);
         CHECK_STR(out.message, "timed out after 1 s");
+        printf("%s: timed out after %.3f s (limit 1 s)\n", tasks[i], took);
         if (took < 1.0 || took > 1.5) {
             fprintf(stderr, "%s: timed out after %.3f s, want 1-1.5 s\n",
                     tasks[i], took);
@@ -324,8 +369,11 @@ int main(int argc, char **argv)
 
     struct executor *px = pexec_new(&(struct pexec_opts){ .flow = flow });
     test_results(px);
+    test_big(px);
     test_fail(px);
     test_crashes(px);
+    test_scribble(px);
+    test_idle_death(px);
     test_timeouts(px);
     exec_destroy(px);
     check_children(0);

@@ -58,6 +58,26 @@ static int flip(pd_ctx *ctx, const pd_value *args, int nargs, pd_value *out)
 }
 PD_TASK(flip);
 
+/* args[0] back as it came. */
+static int echo(pd_ctx *ctx, const pd_value *args, int nargs, pd_value *out)
+{
+    (void)ctx, (void)nargs;
+    pd_return_bytes(out, args[0].b, args[0].len);
+    return 0;
+}
+PD_TASK(echo);
+
+/* Write a frame length of 4 GiB on the helper's reply pipe (fd 4). */
+static int scribble(pd_ctx *ctx, const pd_value *args, int nargs,
+                    pd_value *out)
+{
+    static const unsigned char huge[4] = { 0xff, 0xff, 0xff, 0xff };
+
+    (void)ctx, (void)args, (void)nargs, (void)out;
+    return write(4, huge, 4) == 4 ? 0 : pd_fail(ctx, "not in a helper");
+}
+PD_TASK(scribble);
+
 static int refuse(pd_ctx *ctx, const pd_value *args, int nargs, pd_value *out)
 {
     (void)args, (void)out;
