@@ -224,7 +224,7 @@ static void helper_run(const struct buf *in, struct taskrun_out *out,
     taskrun_attempt(&req, out);
 }
 
-/* Append out as a reply frame to b. */
+/* Build the reply frame for out in b; frame_end() sets its length. */
 static void helper_reply(struct buf *b, const struct taskrun_out *out)
 {
     uint64_t bits;

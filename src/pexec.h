@@ -44,8 +44,10 @@ struct pexec_opts {
  * pexec_start). Never NULL: out of memory aborts. */
 struct executor *pexec_new(const struct pexec_opts *o);
 
-/* Start the helper now if none runs: 0, or PD_ECRASHED with the reason in
- * err (spawn failed, or the helper could not load the flow). */
+/* Start the helper now if none runs and wait until it has loaded the flow
+ * (no time limit: loading is the flow's own start-up): 0, or PD_ECRASHED
+ * with the reason in err (spawn failed, or the helper could not load the
+ * flow). The helper inherits the calling thread's CPU binding. */
 int pexec_start(struct executor *ex, char *err, size_t errlen);
 
 /* The helper's pid, or 0 when none runs. */
