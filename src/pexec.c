@@ -7,7 +7,8 @@
  *   reply    u8 state, u64 run time (the bits of a double), str message,
  *            then the packed result (Completed only)
  */
-#define _GNU_SOURCE /* pipe2, posix_spawn_file_actions_addclosefrom_np */
+#define _GNU_SOURCE /* pipe2, sigabbrev_np,
+                       posix_spawn_file_actions_addclosefrom_np */
 #include "pexec.h"
 
 #include <errno.h>
@@ -311,31 +312,6 @@ out_free:
 
 /* ----------------------------------------------------------- the caller */
 
-static const char *sig_name(int sig)
-{
-    switch (sig) {
-    case SIGSEGV: return "SIGSEGV";
-    case SIGABRT: return "SIGABRT";
-    case SIGBUS: return "SIGBUS";
-    case SIGFPE: return "SIGFPE";
-    case SIGILL: return "SIGILL";
-    case SIGKILL: return "SIGKILL";
-    case SIGTERM: return "SIGTERM";
-    case SIGINT: return "SIGINT";
-    case SIGHUP: return "SIGHUP";
-    case SIGQUIT: return "SIGQUIT";
-    case SIGPIPE: return "SIGPIPE";
-    case SIGTRAP: return "SIGTRAP";
-    case SIGSYS: return "SIGSYS";
-    case SIGXCPU: return "SIGXCPU";
-    case SIGXFSZ: return "SIGXFSZ";
-    case SIGALRM: return "SIGALRM";
-    case SIGUSR1: return "SIGUSR1";
-    case SIGUSR2: return "SIGUSR2";
-    default: return "unnamed";
-    }
-}
-
 /* Move *fd to a number >= 10, close-on-exec, so the child's dup2 onto 3
  * and 4 cannot overwrite it: 0 or -errno. */
 static int fd_above(int *fd)
@@ -449,9 +425,11 @@ static void status_text(int status, char *buf, size_t n)
 {
     if (status == -1)
         snprintf(buf, n, "ended, exit status lost");
+    else if (WIFSIGNALED(status) && sigabbrev_np(WTERMSIG(status)))
+        snprintf(buf, n, "killed by signal %d (SIG%s)", WTERMSIG(status),
+                 sigabbrev_np(WTERMSIG(status)));
     else if (WIFSIGNALED(status))
-        snprintf(buf, n, "killed by signal %d (%s)", WTERMSIG(status),
-                 sig_name(WTERMSIG(status)));
+        snprintf(buf, n, "killed by signal %d", WTERMSIG(status));
     else
         snprintf(buf, n, "exit(%d)", WEXITSTATUS(status));
 }
