@@ -261,7 +261,7 @@ int pexec_helper_main(int argc, char **argv)
     size_t cap = 0;
     int rc;
 
-    if (argc != 4 || strcmp(argv[1], PEXEC_SUBCOMMAND) != 0) {
+    if (argc != 5 || strcmp(argv[1], PEXEC_SUBCOMMAND) != 0) {
         log_error("'%s' is how pdask-mpi starts its helper processes; it "
                   "is not for use by hand", PEXEC_SUBCOMMAND);
         return 2;
@@ -278,6 +278,9 @@ int pexec_helper_main(int argc, char **argv)
         return 2;
     }
     default_crash_signals();
+    long level = strtol(argv[4], NULL, 10);
+    if (level >= PD_DEBUG && level <= PD_ERROR)
+        log_set_level((enum pd_level)level);
     if (helper_hello(&b, argv[2]) != 0) {
         rc = 2;
         goto out_free;
@@ -311,6 +314,16 @@ out_free:
 }
 
 /* ----------------------------------------------------------- the caller */
+
+/* The lowest level this process logs, for its helpers. */
+static enum pd_level log_level(void)
+{
+    enum pd_level l = PD_DEBUG;
+
+    while (l < PD_ERROR && !log_enabled(l))
+        l++;
+    return l;
+}
 
 /* Move *fd to a number >= 10, close-on-exec, so the child's dup2 onto 3
  * and 4 cannot overwrite it: 0 or -errno. */
@@ -353,8 +366,9 @@ static int helper_spawn(struct pexec *px)
     int req[2], rep[2], rc;
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t sa;
-    char ppid[24];
-    char *argv[] = { px->exe, PEXEC_SUBCOMMAND, px->flow, ppid, NULL };
+    char ppid[24], level[4];
+    char *argv[] = { px->exe, PEXEC_SUBCOMMAND, px->flow, ppid, level,
+                     NULL };
 
     if (pipe2(req, O_CLOEXEC) != 0)
         return errno;
@@ -369,6 +383,7 @@ static int helper_spawn(struct pexec *px)
     if ((rc = posix_spawnattr_init(&sa)))
         goto out_destroy_fa;
     snprintf(ppid, sizeof(ppid), "%ld", (long)getpid());
+    snprintf(level, sizeof(level), "%d", (int)log_level());
     rc = spawn_setup(&fa, &sa, req[0], rep[1]);
     if (!rc)
         rc = posix_spawn(&px->pid, px->exe, &fa, &sa, argv, environ);

@@ -2,11 +2,12 @@
  * that runs one attempt at a time and never calls MPI.
  *
  * The helper is this same program, started with posix_spawn (never fork
- * after MPI_Init) as `EXE exec-helper FLOW.so PARENT_PID`; main() hands
- * that to pexec_helper_main() before anything touches MPI. It loads the
- * flow with loader_open and then answers requests on fd 3 with replies on
- * fd 4: frames of a u32 length then that many bytes. Its stdout and stderr
- * are the caller's, so task output and pd_log lines appear as usual.
+ * after MPI_Init) as `EXE exec-helper FLOW.so PARENT_PID LOG_LEVEL`;
+ * main() hands that to pexec_helper_main() before anything touches MPI.
+ * It loads the flow with loader_open and then answers requests on fd 3
+ * with replies on fd 4: frames of a u32 length then that many bytes. Its
+ * stdout and stderr are the caller's, so task output and pd_log lines
+ * appear as usual, at the caller's log level.
  *
  * A helper that dies during an attempt gives PD_CRASHED ("crashed: killed
  * by signal 11 (SIGSEGV)", "crashed: exit(3) in the task"); one that runs
@@ -53,7 +54,8 @@ int pexec_start(struct executor *ex, char *err, size_t errlen);
 /* The helper's pid, or 0 when none runs. */
 pid_t pexec_pid(const struct executor *ex);
 
-/* The helper program: argv is { EXE, "exec-helper", FLOW.so, PARENT_PID }.
+/* The helper program: argv is { EXE, "exec-helper", FLOW.so, PARENT_PID,
+ * LOG_LEVEL } (the caller's enum pd_level, for pd_log in tasks).
  * Returns the exit code: 0 once the request pipe is closed, 2 on bad
  * usage or a broken pipe. */
 int pexec_helper_main(int argc, char **argv);

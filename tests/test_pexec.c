@@ -15,6 +15,7 @@
 #include "check.h"
 #include "exec.h"
 #include "loader.h"
+#include "log.h"
 #include "pexec.h"
 #include "util.h"
 
@@ -310,6 +311,38 @@ static void test_many(void)
     taskrun_out_free(&out);
 }
 
+/* The helper writes on our stdout and stderr, at our log level. */
+static void test_output(void)
+{
+    struct taskrun_out out = { 0 };
+    char path[] = "/tmp/test_pexec.XXXXXX", text[4096];
+    int fd = mkstemp(path), saved1 = dup(1), saved2 = dup(2);
+    FILE *f;
+    size_t n;
+
+    CHECK(fd >= 0 && saved1 >= 0 && saved2 >= 0);
+    fflush(stdout);
+    fflush(stderr);
+    CHECK(dup2(fd, 1) == 1 && dup2(fd, 2) == 2);
+    log_set_level(PD_DEBUG);
+    struct executor *px = pexec_new(&(struct pexec_opts){ .flow = flow });
+    CHECK_EQ(run(px, "chatty", NULL, 0, 0, &out), 0);
+    exec_destroy(px);
+    log_set_level(PD_INFO);
+    CHECK(dup2(saved1, 1) == 1 && dup2(saved2, 2) == 2);
+    close(saved1);
+    close(saved2);
+    close(fd);
+    CHECK((f = fopen(path, "r")) != NULL);
+    n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    unlink(path);
+    CHECK(strstr(text, "chatty on stdout in run-7\n") != NULL);
+    CHECK(strstr(text, "| DEBUG   | run-7 | chatty at debug level") != NULL);
+    taskrun_out_free(&out);
+}
+
 /* pdask-mpi itself as the helper: its hidden subcommand. */
 static void test_pdask_mpi(const char *exe)
 {
@@ -380,6 +413,7 @@ int main(int argc, char **argv)
     exec_destroy(exec_thread());
 
     test_many();
+    test_output();
     test_bad_flow();
     if (argc > 2)
         test_pdask_mpi(argv[2]);

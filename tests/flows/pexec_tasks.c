@@ -78,6 +78,16 @@ static int scribble(pd_ctx *ctx, const pd_value *args, int nargs,
 }
 PD_TASK(scribble);
 
+/* A line on stdout and a debug line through pd_log. */
+static int chatty(pd_ctx *ctx, const pd_value *args, int nargs, pd_value *out)
+{
+    (void)args, (void)nargs, (void)out;
+    printf("chatty on stdout in %s\n", pd_task_run_name(ctx));
+    pd_log(ctx, PD_DEBUG, "chatty at debug level");
+    return 0;
+}
+PD_TASK(chatty);
+
 static int refuse(pd_ctx *ctx, const pd_value *args, int nargs, pd_value *out)
 {
     (void)args, (void)out;
