@@ -339,7 +339,9 @@ static int fd_above(int *fd)
 }
 
 /* The spawn actions: the child's pipe ends on 3 and 4, nothing else open
- * but 0-2, every signal at its default and unblocked. Error number or 0. */
+ * but 0-2, every signal at its default and unblocked, and a process group
+ * of its own (so a timeout also stops what the task started; the helper
+ * still dies with its parent). Error number or 0. */
 static int spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *sa,
                        int req_rd, int rep_wr)
 {
@@ -354,10 +356,12 @@ static int spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *sa,
         (rc = posix_spawn_file_actions_adddup2(fa, rep_wr, HELPER_REP_FD)) ||
         (rc = posix_spawn_file_actions_addclosefrom_np(fa, 5)) ||
         (rc = posix_spawnattr_setsigmask(sa, &none)) ||
-        (rc = posix_spawnattr_setsigdefault(sa, &all)))
+        (rc = posix_spawnattr_setsigdefault(sa, &all)) ||
+        (rc = posix_spawnattr_setpgroup(sa, 0)))
         return rc;
     return posix_spawnattr_setflags(sa, POSIX_SPAWN_SETSIGMASK |
-                                            POSIX_SPAWN_SETSIGDEF);
+                                            POSIX_SPAWN_SETSIGDEF |
+                                            POSIX_SPAWN_SETPGROUP);
 }
 
 /* Spawn the helper with fresh pipes: 0, or an error number. */
@@ -408,26 +412,31 @@ out_close_req:
 }
 
 /* Close the pipes, give the helper wait_s seconds to exit, then SIGKILL
- * it; reap it. Returns its wait status, or -1 if it was reaped elsewhere. */
+ * it and whatever is left in its process group; reap it. Returns its wait
+ * status, or -1 if it was reaped elsewhere. */
 static int helper_reap(struct pexec *px, double wait_s)
 {
     double end = pd__now() + wait_s, nap = 1e-3;
-    int status = 0;
-    pid_t r;
+    siginfo_t info;
+    int status = 0, r;
 
     /* Closing a pipe end cannot fail in a way that matters here (Linux
      * closes the fd even on EINTR). */
     close(px->req_fd);
     close(px->rep_fd);
     px->req_fd = px->rep_fd = -1;
-    while ((r = waitpid(px->pid, &status, WNOHANG)) == 0 &&
-           pd__now() < end) {
+    /* Wait without reaping, so the group id stays ours until the kill. */
+    for (;;) {
+        info.si_pid = 0;
+        r = waitid(P_PID, (id_t)px->pid, &info, WEXITED | WNOHANG | WNOWAIT);
+        if ((r < 0 && errno != EINTR) || info.si_pid || pd__now() >= end)
+            break;
         pd__sleep(nap);
         nap = nap < 16e-3 ? nap * 2 : nap;
     }
     if (r == 0) {
-        /* Cannot fail: it is our child, not reaped yet. */
-        kill(px->pid, SIGKILL);
+        /* Cannot fail: the group leader is our child, not reaped yet. */
+        kill(-px->pid, SIGKILL);
         while ((r = waitpid(px->pid, &status, 0)) < 0 && errno == EINTR)
             ;
     }

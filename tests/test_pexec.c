@@ -286,6 +286,43 @@ static void test_timeouts(struct executor *px)
     taskrun_out_free(&out);
 }
 
+/* What a timed-out task started goes with it (the helper's process
+ * group). */
+static void test_group(struct executor *px)
+{
+    struct taskrun_out out = { 0 };
+    char path[] = "/tmp/test_pexec.XXXXXX", stat[64], line[256];
+    int fd = mkstemp(path);
+    long pid = 0;
+    FILE *f;
+
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK_EQ(run(px, "spawns", (const pd_value[]){ pd_str(path),
+                                                   pd_real(10) },
+                 2, 0.5, &out), PD_EFAILED);
+    CHECK_STR(out.message, "timed out after 0.5 s");
+    CHECK((f = fopen(path, "r")) != NULL);
+    CHECK(fscanf(f, "%ld", &pid) == 1 && pid > 0);
+    fclose(f);
+    unlink(path);
+    /* Gone, or a zombie of whoever adopted it. */
+    snprintf(stat, sizeof(stat), "/proc/%ld/stat", pid);
+    for (int i = 0; i < 100; i++) {
+        char *paren = NULL;
+        if ((f = fopen(stat, "r"))) {
+            paren = fgets(line, sizeof(line), f) ? strrchr(line, ')')
+                                                 : NULL;
+            fclose(f);
+        }
+        if (!paren || paren[2] == 'Z')
+            break;
+        CHECK(i < 99);
+        pd__sleep(0.01);
+    }
+    taskrun_out_free(&out);
+}
+
 static void test_many(void)
 {
     struct taskrun_out out = { 0 };
@@ -408,6 +445,7 @@ int main(int argc, char **argv)
     test_scribble(px);
     test_idle_death(px);
     test_timeouts(px);
+    test_group(px);
     exec_destroy(px);
     check_children(0);
     exec_destroy(exec_thread());

@@ -2,6 +2,7 @@
  * ways to die, and two ways to overrun a timeout. */
 #include <pdask.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +137,26 @@ static int nap(pd_ctx *ctx, const pd_value *args, int nargs, pd_value *out)
     return 0;
 }
 PD_TASK(nap);
+
+/* Start `sleep 30`, write its pid to the file args[0], then nap args[1]
+ * seconds: a task that leaves a process behind when it is stopped. */
+static int spawns(pd_ctx *ctx, const pd_value *args, int nargs,
+                  pd_value *out)
+{
+    extern char **environ;
+    char *argv[] = { "sleep", "30", NULL };
+    pid_t pid;
+    FILE *f;
+
+    if (posix_spawnp(&pid, "sleep", NULL, NULL, argv, environ) != 0)
+        return pd_fail(ctx, "cannot start sleep");
+    if (!(f = fopen(args[0].s, "w")))
+        return pd_fail(ctx, "cannot write %s", args[0].s);
+    fprintf(f, "%ld\n", (long)pid);
+    fclose(f);
+    return nap(ctx, args + 1, nargs - 1, out);
+}
+PD_TASK(spawns);
 
 /* Spin on the CPU for args[0].r seconds. */
 static int spin(pd_ctx *ctx, const pd_value *args, int nargs, pd_value *out)
