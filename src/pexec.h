@@ -11,9 +11,11 @@
  *
  * A helper that dies during an attempt gives PD_CRASHED ("crashed: killed
  * by signal 11 (SIGSEGV)", "crashed: exit(3) in the task"); one that runs
- * past the request's timeout_s is killed (SIGKILL) and gives PD_FAILED
+ * past the request's timeout_s is killed (SIGKILL, with whatever the task
+ * started: the helper leads its own process group) and gives PD_FAILED
  * ("timed out after 2 s"). Either way the next attempt starts a fresh
- * helper. Children are always reaped: no zombies.
+ * helper. Children are always reaped: no zombies. A helper found dead
+ * between attempts is replaced with a warning, and the attempt runs.
  *
  * Use an executor from one long-lived thread: the helper is killed
  * (PR_SET_PDEATHSIG) when the thread that started it exits, so it never
