@@ -179,6 +179,12 @@ int config_set(struct config *c, const char *section, const char *key,
                      "mpi, spawn or PATH.so:symbol", source, value);
             return PD_EINVAL;
         }
+        if (k == CFG_isolation && strcmp(value, "thread") &&
+            strcmp(value, "process")) {
+            snprintf(err, errlen, "%s: isolation \"%s\" is not thread or "
+                     "process", source, value);
+            return PD_EINVAL;
+        }
         if (k == CFG_log_level && strcmp(value, "debug") &&
             strcmp(value, "info") && strcmp(value, "warning") &&
             strcmp(value, "error")) {

@@ -28,6 +28,7 @@
       1024)                                                                  \
     X(cluster_kwargs, resources, resources, STR, "", 0, 0)                  \
     X(cluster_kwargs, prefetch, prefetch, INT, 8, 0, 65536)                 \
+    X(cluster_kwargs, isolation, isolation, STR, "thread", 0, 0)            \
     X(adapt_kwargs, minimum, adapt_minimum, INT, 0, 0, 4096)                \
     X(adapt_kwargs, maximum, adapt_maximum, INT, 0, 0, 4096)                \
     X(client_kwargs, timeout, timeout_s, REAL, 60, 0, 1e6)                  \
@@ -49,6 +50,7 @@ struct config {
     long threads_per_worker;  /* 0: from hwloc */
     char *resources;          /* "GPU=1,process=1" */
     long prefetch;
+    char *isolation;          /* thread or process, for every task */
     long adapt_minimum, adapt_maximum; /* adaptive when maximum > 0 */
     double timeout_s;         /* start-up and spawn timeout */
     double heartbeat_s;       /* a worker silent this long is lost */

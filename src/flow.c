@@ -231,6 +231,14 @@ static bool pack_args(struct pd_flow *f, struct pd_future *t, int nargs,
                 ok = false;
                 break;
             }
+            if (!(v->f->fflags & FLOW_HOLDS)) {
+                snprintf(err, errlen, "argument %d: the flow released %s "
+                         "with pd_release(); release a future only after "
+                         "the runs that depend on it are submitted", i + 1,
+                         pd_future_name(v->f));
+                ok = false;
+                break;
+            }
             up = v->f->id;
             t->flags |= RUN_HAS_DEPS;
         }
@@ -256,11 +264,22 @@ static bool pack_args(struct pd_flow *f, struct pd_future *t, int nargs,
     return ok;
 }
 
-/* What pd_submit gives when it has no flow to make a future in. */
+/* What pd_submit gives when it has no flow to make a future in: Failed,
+ * with the reason. */
 static struct pd_future invalid_future = {
     .state = PD_FAILED,
     .message = (char *)"pd_submit was called without a valid flow run",
 };
+static struct pd_future nested_future = {
+    .state = PD_FAILED,
+    .message = (char *)"pd_submit was called from inside a task: nested "
+                       "submission is not supported yet",
+};
+
+static bool is_static(const struct pd_future *t)
+{
+    return t == &invalid_future || t == &nested_future;
+}
 
 PD_API pd_future *pd_submitv(pd_flow *f, pd_task_fn *fn, int nargs,
                              const pd_value *args)
@@ -270,7 +289,7 @@ PD_API pd_future *pd_submitv(pd_flow *f, pd_task_fn *fn, int nargs,
     char err[256], name[128];
 
     if (!(f = check_flow(f, "pd_submit")))
-        return &invalid_future;
+        return flow_in_task ? &nested_future : &invalid_future;
     def = loader_task_index(f->mod, fn);
     t = graph_new(&f->g, def < 0 ? UINT32_MAX : (uint32_t)def);
     if (!t) {
@@ -314,7 +333,7 @@ PD_API int pd_wait(pd_future *t)
     struct pd_flow *f = flow_of(t);
 
     if (!f)
-        return t == &invalid_future ? PD_EFAILED : PD_EINVAL;
+        return is_static(t) ? PD_EFAILED : PD_EINVAL;
     if (!check_flow(f, "pd_wait"))
         return PD_EINVAL;
     wait_for(f, WAIT_FINAL, t, 0);
@@ -348,14 +367,14 @@ PD_API int pd_result(pd_future *t, pd_value *out)
 
 PD_API enum pd_state pd_state(const pd_future *t)
 {
-    if (t == &invalid_future)
+    if (is_static(t))
         return PD_FAILED;
     return flow_of(t) ? (enum pd_state)atomic_load(&t->state) : PD_PENDING;
 }
 
 PD_API const char *pd_message(const pd_future *t)
 {
-    if (t == &invalid_future)
+    if (is_static(t))
         return t->message;
     return flow_of(t) && (is_final(t) || is_fetched(t)) ? t->message : NULL;
 }
@@ -366,7 +385,7 @@ PD_API const char *pd_future_name(const pd_future *t)
     char buf[160];
 
     if (!f)
-        return t == &invalid_future ? "invalid" : "(not a future)";
+        return is_static(t) ? "invalid" : "(not a future)";
     if (!t->name) /* made once, on the flow thread; freed with the flow */
         ((struct pd_future *)t)->name =
             pd__xstrdup(graph_run_name(&f->g, t, buf, sizeof(buf)));

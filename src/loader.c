@@ -98,6 +98,14 @@ void pd__register_task(const struct pd_task_def *def, int abi)
         reg_error(m, "task", def->name, abi);
         return;
     }
+    if (def->isolation && strcmp(def->isolation, "thread") &&
+        strcmp(def->isolation, "process")) {
+        if (!m->error[0])
+            snprintf(m->error, sizeof(m->error), "task '%s' has .isolation "
+                     "= \"%s\": write \"thread\" or \"process\"",
+                     def->name, def->isolation);
+        return;
+    }
     loader_add_task(m, def);
 }
 

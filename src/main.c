@@ -19,6 +19,7 @@
 #include "log.h"
 #include "params.h"
 #include "pdask_cluster.h"
+#include "pexec.h"
 #include "scheduler.h"
 #include "topology.h"
 #include "util.h"
@@ -443,7 +444,8 @@ static int run_flow(struct run *r)
     } else {
         struct worker_opts wo = { r->mine, r->mod, r->def_of, r->ndefs,
                                   r->w.size, r->have_topo ? &r->tp : NULL,
-                                  r->first_core, r->cfg.heartbeat_s / 4 };
+                                  r->first_core, r->cfg.heartbeat_s / 4,
+                                  r->cfg.isolation };
         /* Task output reaches mpirun through a pipe: keep it in order
          * with the logs instead of in a 4 KiB block at exit. */
         setvbuf(stdout, NULL, _IOLBF, 0);
@@ -479,8 +481,12 @@ int main(int argc, char **argv)
 {
     struct options o;
     char err[1024];
-    int rc = cli_parse(argc, argv, &o, err, sizeof(err));
+    int rc;
 
+    /* A process executor's helper: it must never touch MPI. */
+    if (argc > 1 && strcmp(argv[1], PEXEC_SUBCOMMAND) == 0)
+        return pexec_helper_main(argc, argv);
+    rc = cli_parse(argc, argv, &o, err, sizeof(err));
     if (rc > 0)
         return 0;
     if (rc < 0) {

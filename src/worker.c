@@ -14,7 +14,6 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +24,9 @@
 #include "log.h"
 #include "protocol.h"
 #include "store.h"
+#include "exec.h"
+#include "pexec.h"
+#include "taskrun.h"
 #include "topology.h"
 #include "util.h"
 
@@ -118,22 +120,6 @@ struct worker {
     pthread_mutex_t bind_mu;
 };
 
-/* The context a task function sees. */
-struct pd_ctx {
-    struct worker *wk;
-    struct wtask *t;
-    int attempt;
-    bool failed;
-    char *fail_msg;
-    char name[128];
-};
-
-/* Where pd_return_* put a result: container_of(out) leads here. */
-struct out_slot {
-    pd_value v;
-    void *owned;
-};
-
 /* ---------------------------------------------------------------- queues */
 
 static void queue_init(struct queue *q)
@@ -202,82 +188,6 @@ static struct wtask *queue_take_all(struct queue *q)
     return t;
 }
 
-/* ---------------------------------------------------------- task context */
-
-PD_API void pd_return_int(pd_value *out, int64_t i)
-{
-    *out = pd_int(i);
-}
-
-PD_API void pd_return_real(pd_value *out, double r)
-{
-    *out = pd_real(r);
-}
-
-static void return_copy(pd_value *out, enum pd_kind kind, const void *p,
-                        size_t len)
-{
-    struct out_slot *slot = container_of(out, struct out_slot, v);
-    void *copy = pd__xmalloc(len + 1);
-
-    if (len)
-        memcpy(copy, p, len);
-    ((char *)copy)[len] = '\0';
-    free(slot->owned);
-    slot->owned = copy;
-    out->kind = kind;
-    out->len = len;
-    out->b = copy;
-}
-
-PD_API void pd_return_str(pd_value *out, const char *s)
-{
-    s = s ? s : "";
-    return_copy(out, PD_STR, s, strlen(s));
-}
-
-PD_API void pd_return_bytes(pd_value *out, const void *b, size_t len)
-{
-    return_copy(out, PD_BYTES, b, len);
-}
-
-PD_API int pd_fail(pd_ctx *ctx, const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    free(ctx->fail_msg);
-    ctx->fail_msg = pd__xstrdup(buf);
-    ctx->failed = true;
-    return PD_EFAILED;
-}
-
-PD_API void pd_log(pd_ctx *ctx, enum pd_level level, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    log_vmsg(level, ctx->name, fmt, ap);
-    va_end(ap);
-}
-
-PD_API int pd_task_rank(const pd_ctx *ctx)
-{
-    return ctx->wk->c->rank;
-}
-
-PD_API const char *pd_task_run_name(const pd_ctx *ctx)
-{
-    return ctx->name;
-}
-
-PD_API int pd_task_attempt(const pd_ctx *ctx)
-{
-    return ctx->attempt;
-}
-
 /* ------------------------------------------------------------ executors */
 
 /* The task run each executor thread is in, for the crash report. */
@@ -335,70 +245,57 @@ static void catch_crashes(int rank)
         sigaction(sigs[i], &sa, NULL);
 }
 
-/* One attempt; true if it completed, with the packed result in t. */
-static bool attempt(struct pd_ctx *ctx, const struct pd_task_def *def)
-{
-    struct wtask *t = ctx->t;
-    struct out_slot out = { .v = { .kind = PD_NIL } };
-    double t0 = pd__now(), took;
-    int rc, prc;
+/* This executor thread's process executor, made on first use. */
+static __thread struct executor *proc_exec;
 
-    ctx->failed = false;
-    rc = def->fn(ctx, t->args, t->nargs, &out.v);
-    took = pd__now() - t0;
-    t->runtime_us = took * 1e6 > UINT32_MAX ? UINT32_MAX
-                                            : (uint32_t)(took * 1e6);
-    free(t->message);
-    t->message = NULL;
-    if (rc == 0 && !ctx->failed && def->timeout_s > 0 &&
-        took > def->timeout_s) {
-        char buf[160];
-        snprintf(buf, sizeof(buf), "timed out: ran %.3f s, over its "
-                 "timeout_s of %g s", took, def->timeout_s);
-        t->message = pd__xstrdup(buf);
-    } else if (rc != 0 || ctx->failed) {
-        char buf[64];
-        snprintf(buf, sizeof(buf), "task returned %d", rc);
-        t->message = ctx->fail_msg ? ctx->fail_msg : pd__xstrdup(buf);
-        ctx->fail_msg = NULL;
-    } else {
-        t->result.len = 0;
-        prc = proto_put_value(&t->result, &out.v, 0);
-        if (prc || out.v.kind == PD_FUTURE) {
-            char buf[160];
-            snprintf(buf, sizeof(buf), "invalid result (kind %d): %s; set "
-                     "it with pd_return_*()", (int)out.v.kind,
-                     pd_strerror(prc ? prc : PD_EINVAL));
-            t->message = pd__xstrdup(buf);
-        }
+/* Where runs of def go on this thread: a helper process when the task or
+ * the cluster asks for isolation, else this thread. */
+static struct executor *executor_for(struct worker *wk,
+                                     const struct pd_task_def *def)
+{
+    const char *iso = def->isolation ? def->isolation : wk->o->isolation;
+
+    if (!iso || strcmp(iso, "process") != 0)
+        return exec_thread();
+    if (!proc_exec) {
+        struct pexec_opts po = { NULL, wk->o->mod->path, 0 };
+        proc_exec = pexec_new(&po);
     }
-    free(out.owned);
-    return t->message == NULL;
+    return proc_exec;
 }
 
+/* Run t with its retries; a Crashed attempt (its helper died) is retried
+ * like a Failed one. */
 static void run_task(struct worker *wk, struct wtask *t)
 {
     const struct pd_task_def *def = wk->o->mod->tasks[t->def];
-    struct pd_ctx ctx = { .wk = wk, .t = t };
+    struct executor *ex = executor_for(wk, def);
+    char name[128];
+    struct exec_req req = { .run = {
+        .def = def, .name = name, .rank = wk->c->rank, .args = t->args,
+        .nargs = t->nargs, .timeout_s = def->timeout_s,
+    } };
+    struct taskrun_out out = { 0 };
 
-    snprintf(ctx.name, sizeof(ctx.name), "%s-%u", def->name, t->seq);
-    running_name = ctx.name;
-    flow_in_task = ctx.name;
-    for (ctx.attempt = 1;; ctx.attempt++) {
-        if (attempt(&ctx, def)) {
-            t->state = PD_COMPLETED;
+    snprintf(name, sizeof(name), "%s-%u", def->name, t->seq);
+    running_name = name;
+    flow_in_task = name;
+    for (req.run.attempt = 1;; req.run.attempt++) {
+        if (exec_attempt(ex, &req, &out) == 0 ||
+            req.run.attempt > def->retries)
             break;
-        }
-        t->state = PD_FAILED;
-        if (ctx.attempt > def->retries)
-            break;
-        log_msg(PD_WARNING, ctx.name, "attempt %d failed: %s; retry %d/%d "
-                "in %g s", ctx.attempt, t->message, ctx.attempt,
+        log_msg(PD_WARNING, name, "attempt %d failed: %s; retry %d/%d "
+                "in %g s", req.run.attempt, out.message, req.run.attempt,
                 def->retries, def->retry_delay_s);
         pd__sleep(def->retry_delay_s);
     }
-    t->attempts = (uint8_t)(ctx.attempt > 255 ? 255 : ctx.attempt);
-    free(ctx.fail_msg);
+    t->state = (uint8_t)out.state;
+    t->attempts = (uint8_t)(req.run.attempt > 255 ? 255 : req.run.attempt);
+    t->runtime_us = out.runtime_s * 1e6 > UINT32_MAX
+                        ? UINT32_MAX : (uint32_t)(out.runtime_s * 1e6);
+    free(t->message);
+    t->message = out.message;
+    t->result = out.result;
     running_name = NULL;
     flow_in_task = NULL;
 }
@@ -444,6 +341,8 @@ static void *executor_main(void *arg)
         if (queue_push(&wk->done, t, t, 1))
             comm_kick(wk->c);
     }
+    exec_destroy(proc_exec);
+    proc_exec = NULL;
     alt_stack_free(stack);
     return NULL;
 }

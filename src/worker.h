@@ -18,6 +18,8 @@ struct worker_opts {
     int bind_first;             /* first core (logical index) to bind to */
     double beat_s;              /* tell the scheduler it is alive when it
                                    sent nothing for this long (> 0) */
+    const char *isolation;      /* "thread" or "process": where runs of
+                                   tasks that do not say go */
 };
 
 /* Serve the scheduler until it says stop; returns 0. */

@@ -104,7 +104,7 @@ foreach(case
   list(GET case 2 re)
   pd_expect(spawn.plugin_${name} LABEL mpi NP 1 RC 2
     ARGS --cluster-class ${spec} ${EX}/count_to.so
-    MATCH "error: cluster_class .*: '[a-z_]+' is not a pd_cluster_ops of ABI 1 with a start function: ${re}"
+    MATCH "error: cluster_class .*: '[a-z_]+' is not a pd_cluster_ops of ABI [0-9]+ with a start function: ${re}"
     NOMATCH "Segmentation|Signal|signal")
 endforeach()
 

@@ -1,0 +1,182 @@
+/* taskrun.c - see taskrun.h. The public task-context calls of pdask.h
+ * (pd_return_*, pd_fail, pd_log, pd_task_*) live here, and so does the
+ * thread executor of exec.h. */
+#include "taskrun.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec.h"
+#include "log.h"
+#include "util.h"
+
+/* The context a task function sees. */
+struct pd_ctx {
+    const struct taskrun_req *req;
+    bool failed;
+    char *fail_msg;
+};
+
+/* Where pd_return_* put a result: container_of(out) leads here. */
+struct out_slot {
+    pd_value v;
+    void *owned;
+};
+
+PD_API void pd_return_int(pd_value *out, int64_t i)
+{
+    *out = pd_int(i);
+}
+
+PD_API void pd_return_real(pd_value *out, double r)
+{
+    *out = pd_real(r);
+}
+
+static void return_copy(pd_value *out, enum pd_kind kind, const void *p,
+                        size_t len)
+{
+    struct out_slot *slot = container_of(out, struct out_slot, v);
+    void *copy = pd__xmalloc(len + 1);
+
+    if (len)
+        memcpy(copy, p, len);
+    ((char *)copy)[len] = '\0';
+    free(slot->owned);
+    slot->owned = copy;
+    out->kind = kind;
+    out->len = len;
+    out->b = copy;
+}
+
+PD_API void pd_return_str(pd_value *out, const char *s)
+{
+    s = s ? s : "";
+    return_copy(out, PD_STR, s, strlen(s));
+}
+
+PD_API void pd_return_bytes(pd_value *out, const void *b, size_t len)
+{
+    return_copy(out, PD_BYTES, b, len);
+}
+
+PD_API int pd_fail(pd_ctx *ctx, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    free(ctx->fail_msg);
+    ctx->fail_msg = pd__xstrdup(buf);
+    ctx->failed = true;
+    return PD_EFAILED;
+}
+
+PD_API void pd_log(pd_ctx *ctx, enum pd_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vmsg(level, ctx->req->name, fmt, ap);
+    va_end(ap);
+}
+
+PD_API int pd_task_rank(const pd_ctx *ctx)
+{
+    return ctx->req->rank;
+}
+
+PD_API const char *pd_task_run_name(const pd_ctx *ctx)
+{
+    return ctx->req->name;
+}
+
+PD_API int pd_task_attempt(const pd_ctx *ctx)
+{
+    return ctx->req->attempt;
+}
+
+void taskrun_set(struct taskrun_out *out, enum pd_state state,
+                 const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    free(out->message);
+    out->message = pd__xstrdup(buf);
+    out->state = state;
+    out->result.len = 0;
+}
+
+int taskrun_attempt(const struct taskrun_req *req, struct taskrun_out *out)
+{
+    struct pd_ctx ctx = { .req = req };
+    struct out_slot slot = { .v = { .kind = PD_NIL } };
+    double t0 = pd__now();
+    int rc, prc;
+
+    free(out->message);
+    out->message = NULL;
+    out->result.len = 0;
+    out->state = PD_COMPLETED;
+    rc = req->def->fn(&ctx, req->args, req->nargs, &slot.v);
+    out->runtime_s = pd__now() - t0;
+    if (rc == 0 && !ctx.failed && req->timeout_s > 0 &&
+        out->runtime_s > req->timeout_s) {
+        taskrun_set(out, PD_FAILED, "timed out: ran %.3f s, over its "
+                    "timeout_s of %g s", out->runtime_s, req->timeout_s);
+    } else if (rc != 0 || ctx.failed) {
+        if (ctx.fail_msg) {
+            out->state = PD_FAILED;
+            out->message = ctx.fail_msg;
+            ctx.fail_msg = NULL;
+        } else {
+            taskrun_set(out, PD_FAILED, "task returned %d", rc);
+        }
+    } else {
+        prc = proto_put_value(&out->result, &slot.v, 0);
+        if (prc || slot.v.kind == PD_FUTURE)
+            taskrun_set(out, PD_FAILED, "invalid result (kind %d): %s; set "
+                        "it with pd_return_*()", (int)slot.v.kind,
+                        pd_strerror(prc ? prc : PD_EINVAL));
+    }
+    free(ctx.fail_msg);
+    free(slot.owned);
+    return out->state == PD_COMPLETED ? 0 : PD_EFAILED;
+}
+
+void taskrun_out_free(struct taskrun_out *out)
+{
+    if (!out)
+        return;
+    buf_free(&out->result);
+    free(out->message);
+    memset(out, 0, sizeof(*out));
+}
+
+/* The thread executor: the attempt runs on the caller's thread. */
+static int thread_attempt(struct executor *ex, const struct exec_req *req,
+                          struct taskrun_out *out)
+{
+    (void)ex;
+    return taskrun_attempt(&req->run, out);
+}
+
+static void thread_destroy(struct executor *ex)
+{
+    (void)ex;
+}
+
+struct executor *exec_thread(void)
+{
+    static const struct executor_ops ops = { thread_attempt, thread_destroy };
+    static struct executor ex = { &ops };
+    return &ex;
+}

@@ -1,0 +1,49 @@
+# The core: isolation, lost workers, API misuse (see pd_expect in
+# CMakeLists.txt; F and EX come from cases.cmake).
+
+# --- process isolation: a crash is one run's crash ---
+pd_expect(mpi.isolate LABEL mpi NP 3 RC 1 MAX_SECONDS 30 ARGS ${F}/isolate.so
+  MATCH "isolate checks passed"
+        "segv-0 [|] Finished in state Crashed[(]'crashed: killed by signal 11 [(]SIGSEGV[)]'[)]"
+        "exits-0 [|] Finished in state Crashed[(]'crashed: exit[(]3[)] in the task'[)]"
+        "crash_once-0 [|] attempt 1 failed: crashed: killed by signal 11 [(]SIGSEGV[)]. retry 1/1"
+        "naps-0 [|] Finished in state Failed[(]'timed out after 0.5 s'[)]"
+        "Finished in state Failed: 3 of 10 task runs completed, 7 did not")
+pd_expect(mpi.isolation_setting LABEL mpi NP 3 RC 1
+  ARGS --set cluster_kwargs.isolation=process ${F}/crash.so
+  MATCH "crash-0 [|] Finished in state Crashed[(]'crashed: killed by signal 11 [(]SIGSEGV[)]'[)]"
+        "Finished in state Failed: 0 of 1 task runs completed, 1 did not")
+pd_expect(bad.isolation_setting LABEL mpi NP 2 RC 2
+  ARGS --set cluster_kwargs.isolation=fork ${EX}/count_to.so
+  MATCH "error: --set: isolation \"fork\" is not thread or process"
+  NOMATCH "Beginning flow run")
+pd_expect(bad.task_isolation LABEL mpi NP 2 RC 2 ARGS ${F}/badiso.so
+  MATCH "error: .*badiso.so: task 't' has .isolation = \"proces\": write \"thread\" or \"process\""
+  NOMATCH "Beginning flow run")
+
+# --- a worker that dies or freezes ends the run, named, exit code 3 ---
+pd_expect(spawn.worker_crashes LABEL mpi NOMPI RC 3 MAX_SECONDS 30
+  ARGS -n 2 --set client_kwargs.heartbeat=1 ${F}/dies.so mode=segv
+  MATCH "task run work-3 crashed with SIGSEGV"
+        "error: rank [12] stopped responding: nothing heard from it for [0-9.]+ s [(]client_kwargs heartbeat 1 s[)]"
+        "Finished in state Crashed[(]'crashed: worker rank [12] stopped responding while it had this run'[)]"
+        "dies [|] Finished in state Crashed: [0-9] of 8 task runs completed")
+pd_expect(spawn.worker_exits LABEL mpi NOMPI RC 3 MAX_SECONDS 30
+  ARGS -n 2 --set client_kwargs.heartbeat=1 ${F}/dies.so mode=exit
+  MATCH "error: rank [12] stopped responding"
+        "dies [|] Finished in state Crashed: [0-9] of 8 task runs completed")
+pd_expect(mpi.worker_frozen LABEL mpi NP 4 RC 3 MAX_SECONDS 30
+  ARGS --set client_kwargs.heartbeat=1 ${F}/dies.so mode=stop
+  MATCH "error: rank [123] stopped responding: nothing heard from it"
+        "Finished in state Crashed[(]'crashed: worker rank [123] stopped responding while it had this run'[)]"
+        "dies [|] Finished in state Crashed: [0-9] of 8 task runs completed")
+
+# --- API misuse: PD_EINVAL or a Failed future, with a message ---
+pd_expect(mpi.misuse LABEL mpi NP 3 RC 1 ARGS ${F}/misuse.so big=1
+  MATCH "misuse checks passed"
+        "error: pd_submit[(][)]: NULL is not a flow run"
+        "error: pd_wait_all[(][)]: NULL is not a flow run"
+        "nested-0 [|] pd_submit[(][)] called from inside a task: tasks cannot submit or wait for task runs [(]nested submission is not supported yet[)]"
+        "cannot submit: argument 1: the flow released one-0 with pd_release[(][)]"
+        "cannot submit: arguments take 1258291210 bytes in all, over the limit of 1073741568"
+  NOMATCH "MISMATCH")
