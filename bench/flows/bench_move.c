@@ -4,9 +4,10 @@
  * result moves worker to worker.
  *
  * bytes=B (default 64 MiB) reps=N; prints per repetition:
- *   BENCH moved=M seconds=S producers=R1,R2 consumer=R
+ *   BENCH moved=M seconds=S base=S0 producers=R1,R2 consumer=R
  * where S runs from submitting the consumer (both producers done) to
- * having its small result, and M is the bytes that changed worker. */
+ * having its small result, M is the bytes that changed worker, and S0 is
+ * the same for producers of 16 bytes: the scheduling part of S. */
 #include <pdask.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,34 +51,47 @@ static int consume(pd_ctx *ctx, const pd_value *args, int nargs,
 }
 PD_TASK(consume);
 
+/* Producers of n bytes each, then a consumer of both: the seconds from
+ * submitting the consumer to its result, and the ranks (consumer, then
+ * producers) in ranks[3]; -1 on failure. */
+static double once(pd_flow *flow, int64_t n, int64_t ranks[3])
+{
+    pd_future *a = pd_submit(flow, produce, pd_int(n));
+    pd_future *b = pd_submit(flow, produce, pd_int(n));
+    pd_value v;
+
+    if (pd_wait(a) != 0 || pd_wait(b) != 0)
+        return -1.0;
+    double t0 = bench_now();
+    pd_future *c = pd_submit(flow, consume, pd_dep(a), pd_dep(b));
+    if (pd_result(c, &v) != 0 || v.len != 3 * sizeof ranks[0])
+        return -1.0;
+    double t1 = bench_now();
+    memcpy(ranks, v.b, 3 * sizeof ranks[0]);
+    pd_release(a);
+    pd_release(b);
+    pd_release(c);
+    return t1 - t0;
+}
+
 static int bench_move(pd_flow *flow, const pd_params *params)
 {
     int64_t bytes = pd_param_int(params, "bytes", 64 << 20);
     int64_t reps = pd_param_int(params, "reps", 3);
 
     for (int64_t r = 0; r < reps; r++) {
-        pd_future *a = pd_submit(flow, produce, pd_int(bytes));
-        pd_future *b = pd_submit(flow, produce, pd_int(bytes));
-        pd_value v;
-        int64_t ranks[3];
+        int64_t ranks[3], small[3];
+        double base = once(flow, 16, small);
+        double s = once(flow, bytes, ranks);
 
-        if (pd_wait(a) != 0 || pd_wait(b) != 0)
+        if (base < 0 || s < 0)
             return 1;
-        double t0 = bench_now();
-        pd_future *c = pd_submit(flow, consume, pd_dep(a), pd_dep(b));
-        if (pd_result(c, &v) != 0 || v.len != sizeof ranks)
-            return 1;
-        double t1 = bench_now();
-        memcpy(ranks, v.b, sizeof ranks);
         int moved = (ranks[1] != ranks[0]) + (ranks[2] != ranks[0]);
-        printf("BENCH moved=%lld seconds=%.6f producers=%lld,%lld "
-               "consumer=%lld\n", (long long)(moved * bytes), t1 - t0,
+        printf("BENCH moved=%lld seconds=%.6f base=%.6f producers=%lld,%lld "
+               "consumer=%lld\n", (long long)(moved * bytes), s, base,
                (long long)ranks[1], (long long)ranks[2],
                (long long)ranks[0]);
         fflush(stdout);
-        pd_release(a);
-        pd_release(b);
-        pd_release(c);
     }
     return 0;
 }
