@@ -152,12 +152,16 @@ def metg(curve):
     if not good:
         return "> %s" % fmt_dur(pts[0][0]), None
     k = good[-1]
+    # Longer tasks that fell below 50 %: noise, or a curve that is not
+    # monotonic (the reader should know either way).
+    low = sum(1 for _, e in pts[:k] if e < 0.5)
+    flag = " (%d of %d longer below 50%%)" % (low, k) if low else ""
     if k == len(pts) - 1:
-        return "≤ %s" % fmt_dur(pts[k][0]), pts[k][0]
+        return "≤ %s%s" % (fmt_dur(pts[k][0]), flag), pts[k][0]
     (d_hi, e_hi), (d_lo, e_lo) = pts[k], pts[k + 1]
     f = (e_hi - 0.5) / (e_hi - e_lo)
     d = math.exp(math.log(d_hi) + f * (math.log(d_lo) - math.log(d_hi)))
-    return fmt_dur(d), d
+    return fmt_dur(d) + flag, d
 
 
 class Runner:
@@ -172,6 +176,8 @@ class Runner:
         self.env.update({"OMPI_ALLOW_RUN_AS_ROOT": "1",
                          "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
                          "PYTHONWARNINGS": "ignore",
+                         # No __pycache__ in the source tree.
+                         "PYTHONDONTWRITEBYTECODE": "1",
                          "TB_KERNEL_LIB": self.kernel})
         self.reps = a.reps or (2 if a.quick else 3)
         self.t_start = time.perf_counter()
@@ -556,8 +562,10 @@ NOTES = [
     " MPI run (Task Bench's method). The task duration is iterations /"
     " (peak / 2). METG(50%) is the smallest task duration at which the"
     " system still reaches 50 % efficiency, interpolated towards the next"
-    " shorter duration (log scale); Task Bench's METG, the task"
-    " granularity wall x cores / tasks at that point, is twice it.",
+    " shorter duration (log scale); \"(N of M longer below 50%)\" says"
+    " that N of the M longer durations fell below 50 % (noise, or a curve"
+    " that is not monotonic: see the second table). Task Bench's METG, the"
+    " task granularity wall x cores / tasks at that point, is twice it.",
     "- 64 MiB move: pdask-mpi runs two producers of 64 MiB pd_bytes results"
     " (one on each worker) and then a consumer of both; the time is from"
     " submitting the consumer (producers done) to its result, the"
