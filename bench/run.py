@@ -951,11 +951,28 @@ def main():
                        else os.path.join(HERE, "RESULTS.md"))
     if out and not args.no_write:
         with open(out, "w") as f:
-            f.write(report)
+            f.write(report + kept_sections(out))
         log("wrote %s (total %.0f s)" % (out, total))
     else:
         log("total %.0f s" % total)
     return 0
+
+
+# Sections of RESULTS.md that other programs write (exec_cost, taskbench.py)
+# and this one keeps: everything from the first of these headings on.
+KEPT_HEADINGS = ("## Executors", "## Dependency graphs")
+
+
+def kept_sections(path):
+    """The sections of the old report that run.py does not write."""
+    try:
+        with open(path) as f:
+            old = f.read()
+    except OSError:
+        return ""
+    starts = [old.find("\n" + h) for h in KEPT_HEADINGS]
+    starts = [i for i in starts if i >= 0]
+    return "\n" + old[min(starts) + 1:] if starts else ""
 
 
 if __name__ == "__main__":
