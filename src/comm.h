@@ -29,6 +29,8 @@ struct comm {
     MPI_Request *reqs;        /* sends in flight */
     uint8_t **bufs;           /* their buffers, freed when they complete */
     int nsend, sendcap;
+    size_t sendbytes;         /* bytes of the sends in flight */
+    size_t *sendlen;          /* by send */
     double idle_since;        /* 0 while busy */
     pthread_mutex_t mu;       /* guards sleeping and kicked */
     pthread_cond_t cv;

@@ -30,7 +30,9 @@
 #include "topology.h"
 #include "util.h"
 
-#define MAX_SLEEP_S 50e-3
+/* An idle worker still answers fetches for results it holds: its sleep
+ * is the latency of those. */
+#define MAX_SLEEP_S 10e-3
 /* Sleep caps while runs are here (their reports kick this thread awake)
  * and while a run waits for a fetched input (nothing kicks). */
 #define BUSY_SLEEP_S 200e-6
@@ -42,10 +44,11 @@ struct msgbuf {
     uint8_t *data;
 };
 
-/* Memory a run owns: fetched inputs. */
+/* A received message whose bytes runs borrow: fetched inputs are used
+ * where they arrived, not copied. */
 struct blob {
     struct blob *next;
-    uint8_t data[];
+    struct msgbuf *mb;
 };
 
 /* A run here that waits for another run's result (input slot). */
@@ -355,17 +358,24 @@ static struct peer rank_peer(int rank)
     return p;
 }
 
+static void msgbuf_drop(struct msgbuf *mb)
+{
+    if (--mb->refs == 0) {
+        free(mb->data);
+        free(mb);
+    }
+}
+
 static void free_task(struct wtask *t)
 {
     while (t->owned) {
         struct blob *b = t->owned;
         t->owned = b->next;
+        msgbuf_drop(b->mb);
         free(b);
     }
-    if (t->msg && --t->msg->refs == 0) {
-        free(t->msg->data);
-        free(t->msg);
-    }
+    if (t->msg)
+        msgbuf_drop(t->msg);
     buf_free(&t->result);
     free(t->message);
     free(t);
@@ -590,10 +600,7 @@ static void on_tasks(struct worker *wk, uint8_t *data, size_t len)
         resolve_args(wk, t, &pt);
         input_done(wk, t);
     }
-    if (--mb->refs == 0) {
-        free(mb->data);
-        free(mb);
-    }
+    msgbuf_drop(mb);
     if (wk->early)
         retry_early(wk);
 }
@@ -651,14 +658,19 @@ static void on_fetches(struct worker *wk, struct peer from, struct rd *r)
         on_fetch(wk, from, &f);
 }
 
-/* Fetched inputs arrived: keep a copy in their run, start it when it has
- * them all. */
-static void on_data(struct worker *wk, struct peer from, struct rd *r)
+/* Fetched inputs arrived: their runs borrow them from the message (which
+ * this takes), and start when they have them all. */
+static void on_data(struct worker *wk, struct peer from, uint8_t *data,
+                    size_t len)
 {
+    struct rd rr = rd_init(data, len), *r = &rr;
     uint32_t n = proto_get_count(r);
+    struct msgbuf *mb = pd__xmalloc(sizeof(*mb));
     struct proto_data d;
     char msg[512];
 
+    mb->refs = 1;
+    mb->data = data;
     for (uint32_t i = 0; i < n; i++) {
         if (proto_get_data(r, &d) != 0)
             break;
@@ -677,15 +689,17 @@ static void on_data(struct worker *wk, struct peer from, struct rd *r)
                      d.err ? d.err : "?");
             spoil(t, PD_FAILED, msg);
         } else {
-            struct blob *b = pd__xmalloc(sizeof(*b) + d.len);
-            memcpy(b->data, d.packed, d.len);
+            struct blob *b = pd__xmalloc(sizeof(*b));
+            b->mb = mb;
+            mb->refs++;
             b->next = t->owned;
             t->owned = b;
-            if (!set_input(t, (int)d.f.slot, b->data, d.len))
+            if (!set_input(t, (int)d.f.slot, d.packed, d.len))
                 spoil(t, PD_FAILED, "malformed input from another rank");
         }
         input_done(wk, t);
     }
+    msgbuf_drop(mb);
 }
 
 static void on_free(struct worker *wk, struct rd *r)
@@ -839,8 +853,8 @@ static bool handle(struct worker *wk, struct peer from, int tag,
         on_fetches(wk, from, &r);
         break;
     case TAG_DATA:
-        on_data(wk, from, &r);
-        break;
+        on_data(wk, from, data, len);  /* takes data */
+        return true;
     case TAG_FREE:
         on_free(wk, &r);
         break;
