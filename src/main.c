@@ -3,6 +3,7 @@
  * configuration or load error. */
 #include <mpi.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -428,6 +429,10 @@ static int run_flow(struct run *r)
         int from = 0;
         const char *key;
 
+        struct sigaction sa = { .sa_handler = sched_interrupt };
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
         flow_init(f, 1, r->mod, r->def, r->cfg.name, &r->params, &c);
         code = sched_run(&c, f, &so);
         while (code != EXIT_USAGE &&

@@ -9,6 +9,8 @@
 
 #include <assert.h>
 #include <inttypes.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +54,14 @@ struct sched {
     size_t incap;
     double t0;
 };
+
+/* The signal that interrupted the run, or 0: process-wide, as signals are. */
+static volatile sig_atomic_t interrupted;
+
+void sched_interrupt(int sig)
+{
+    interrupted = sig;
+}
 
 static const char *run_name(struct sched *s, const struct pd_future *t)
 {
@@ -463,6 +473,30 @@ static void lose(struct sched *s, int w, double silent)
     flow_notify(s->f);
 }
 
+/* After SIGINT or SIGTERM: cancel what has not ended, say so in the
+ * summary, and exit 128 + the signal without waiting for the flow
+ * function or the workers (mpirun is ending them). */
+static void stop_interrupted(struct sched *s)
+{
+    int sig = interrupted;
+    const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+    char msg[128];
+    struct graph *g = s->g;
+
+    snprintf(msg, sizeof(msg), "cancelled: the flow run was interrupted by "
+             "%s", name);
+    uint64_t n = graph_end_all(g, PD_CANCELLED, msg);
+    log_msg(PD_ERROR, s->f->name, "Interrupted by %s: %" PRIu64 " task runs "
+            "cancelled", name, n);
+    log_msg(PD_ERROR, s->f->name, "Finished in state Cancelled: %" PRIu64
+            " of %" PRIu64 " task runs completed, %" PRIu64 " did not, in "
+            "%.3f s; exit code %d", g->ncompleted, atomic_load(&g->nruns),
+            atomic_load(&g->nruns) - g->ncompleted, pd__now() - s->t0,
+            128 + sig);
+    fflush(NULL);
+    _exit(128 + sig);
+}
+
 /* Lose any active worker not heard from within the heartbeat. */
 static void check_heartbeats(struct sched *s)
 {
@@ -495,6 +529,8 @@ static void loop(struct sched *s)
         busy += send_frees(s);
         busy += comm_progress(s->c);
         check_heartbeats(s);
+        if (interrupted)
+            stop_interrupted(s);
         log_bad(s);
         if (busy) {
             flow_notify(f);

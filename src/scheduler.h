@@ -22,6 +22,11 @@ struct sched_opts {
  * process exit code: 0 all completed, 1 anything failed, 2 usage error,
  * PD_EXIT_LOST a worker was lost. */
 #define PD_EXIT_LOST 3
+
+/* From a signal handler on rank 0: stop the flow run (SIGINT, SIGTERM).
+ * The scheduler cancels what has not ended, prints the summary and exits
+ * the process with 128 + sig. Async-signal-safe. */
+void sched_interrupt(int sig);
 int sched_run(struct comm *c, struct pd_flow *f, struct sched_opts *o);
 
 #endif

@@ -8,6 +8,7 @@
  * here until the scheduler frees it. Executors sleep on a condition
  * variable when there is nothing to run; user code never runs on the comm
  * thread, so a task that blocks holds up nobody but itself. */
+#define _DEFAULT_SOURCE /* on_exit */
 #define _XOPEN_SOURCE 700 /* sigaltstack */
 #include "worker.h"
 
@@ -233,6 +234,21 @@ static void on_crash(int sig)
     raise(sig);
 }
 
+/* A task that calls exit() ends its worker with that code (Open MPI then
+ * ends the job): name the run first. Runs in the exiting thread, so
+ * running_name is the task's when a task called it. */
+static void on_task_exit(int status, void *arg)
+{
+    (void)arg;
+    if (!running_name)
+        return;
+    fprintf(stderr, "pdask-mpi: error: rank %d: task run %s called "
+            "exit(%d), which ends its worker and the job; return an error "
+            "from the task instead, or give it .isolation = \"process\"\n",
+            crash_rank, running_name, status);
+    fflush(stderr);
+}
+
 static void catch_crashes(int rank)
 {
     static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
@@ -246,6 +262,7 @@ static void catch_crashes(int rank)
     sigemptyset(&sa.sa_mask);
     for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
         sigaction(sigs[i], &sa, NULL);
+    on_exit(on_task_exit, NULL);
 }
 
 /* This executor thread's process executor, made on first use. */

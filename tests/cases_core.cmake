@@ -47,3 +47,7 @@ pd_expect(mpi.misuse LABEL mpi NP 3 RC 1 ARGS ${F}/misuse.so big=1
         "cannot submit: argument 1: the flow released one-0 with pd_release[(][)]"
         "cannot submit: arguments take 1258291210 bytes in all, over the limit of 1073741568"
   NOMATCH "MISMATCH")
+
+# --- exit() in a thread task names the run (the job ends with it) ---
+pd_expect(mpi.task_exits LABEL mpi NP 3 RC 3 MAX_SECONDS 30 ARGS ${F}/dies.so mode=exit
+  MATCH "pdask-mpi: error: rank [12]: task run work-3 called exit[(]3[)], which ends its worker and the job")
