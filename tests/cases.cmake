@@ -12,27 +12,35 @@ pd_expect(example.count_to LABEL example NP 8 MAX_SECONDS 20
 
 # --- results, dependencies, states ---
 pd_expect(mpi.deps LABEL mpi NP 4 ARGS --log-level debug ${F}/deps.so depth=40
-  MATCH "deps checks passed" "Fetched result [(]65541 bytes[)] from rank"
-        "fetched big result: 65536 bytes" "freed 1 results"
-        "greet-0 | greeting from rank [1-3]"
-        "inc-40 | Finished in state Completed[(][)] on rank"
-        "inc-40 | Pending [(]waiting for upstream runs[)]"
-        "inc-40 | Running on rank [1-3]"
-        "Finished in state Completed: 58 of 58 task runs")
+  HAS "deps checks passed" "fetched big result: 65536 bytes"
+      "inc-40 | Pending (waiting for upstream runs)"
+      "Finished in state Completed: 58 of 58 task runs completed, 0 did not"
+  MATCH "make_big-0 [|] Fetched result [(]65541 bytes[)] from rank [1-3] for pd_result"
+        "rank [1-3]: freed 1 results; [0-9]+ results [(][0-9]+ bytes[)] held"
+        "greet-0 [|] greeting from rank [1-3]\n"
+        "inc-40 [|] Running on rank [1-3]\n"
+        "inc-40 [|] Finished in state Completed[(][)] on rank [1-3] in "
+  NOMATCH "CHECK ")
 pd_expect(mpi.deps_two_ranks LABEL mpi NP 2 ARGS ${F}/deps.so depth=5
   MATCH "deps checks passed")
 pd_expect(mpi.fail LABEL mpi NP 3 RC 1 ARGS ${F}/fail.so
-  MATCH "fail checks passed"
-        "boom-0 | Finished in state Failed[(]'boom 7'[)]"
-        "after-0 | Finished in state NotReady[(]'upstream task run boom-0 did not complete [(]Failed[)]'[)]"
-        "ret3-0 | Finished in state Failed[(]'task returned 3'[)]"
-        "flaky-0 | attempt 1 failed: attempt 1: not yet; retry 1/2"
-        "not-a-task-0 | cannot submit: pd_submit: .* is not a task"
-        "Finished in state Failed: 1 of 7 task runs completed, 6 did not")
+  HAS "fail checks passed"
+      "boom-0 | Finished in state Failed('boom 7')"
+      "after-0 | Finished in state NotReady('upstream task run boom-0 did not complete (Failed)')"
+      "after-1 | Finished in state NotReady('upstream task run after-0 did not complete (NotReady)')"
+      "after-2 | Finished in state NotReady('upstream task run boom-0 did not complete (Failed)')"
+      "ret3-0 | Finished in state Failed('task returned 3')"
+      "flaky-0 | attempt 1 failed: attempt 1: not yet; retry 1/2 in 0.05 s"
+      "flaky-0 | attempt 2 failed: attempt 2: not yet; retry 2/2 in 0.05 s"
+      "Finished in state Failed: 1 of 7 task runs completed, 6 did not"
+  MATCH "not-a-task-0 [|] cannot submit: pd_submit: the function at 0x[0-9a-f]+ is not a task: declare it with PD_TASK[(]fn[)]"
+  HASNOT "flaky-0 | attempt 3 failed" "CHECK ")
 pd_expect(mpi.flow_returns_nonzero LABEL mpi RC 1 ARGS ${F}/flowfail.so
   MATCH "flow function returned 4" "Finished in state Failed: 1 of 1")
 pd_expect(mpi.two_flows_choose LABEL mpi ARGS --flow second ${F}/twoflows.so
-  MATCH "second | running second")
+  HAS "second | running second"
+      "second | Finished in state Completed: 0 of 0 task runs completed"
+  HASNOT "running first")
 
 # --- bad input: one clear message, exit 2, no hang ---
 pd_expect(bad.missing_so LABEL mpi RC 2 ARGS ${F}/no-such-flow.so
@@ -169,7 +177,8 @@ pd_expect(bad.startup_timeout LABEL mpi NP 3 RC 2 MAX_SECONDS 15
   MATCH "error: rank 0: start-up did not finish within 1 s [(]client_kwargs timeout, --timeout[)]: a rank did not join")
 pd_expect(config.run_name LABEL mpi NP 2 ARGS --set client_kwargs.name=nightly-42
   ${EX}/count_to.so highest_number=1
-  MATCH "nightly-42 | Finished in state Completed")
+  HAS "nightly-42 | Beginning flow run with 1 workers"
+      "nightly-42 | Finished in state Completed: 1 of 1 task runs completed")
 pd_expect(bad.task_crashes LABEL mpi NP 3 RC 139 ARGS ${F}/crash.so
   MATCH "pdask-mpi: error: rank [12]: task run crash-0 crashed with SIGSEGV [(]segmentation fault[)]")
 
@@ -182,3 +191,4 @@ pd_expect(mpi.threads_4 LABEL mpi NP 3 ARGS -t 4 ${F}/deps.so depth=200
 pd_expect(mpi.chain_short_runs LABEL mpi NP 4
   ARGS ${PROJECT_BINARY_DIR}/bench/flows/bench_chain.so n=5000
   MATCH "BENCH hops=5000" "Finished in state Completed: 5000 of 5000")
+
