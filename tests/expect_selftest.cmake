@@ -72,6 +72,9 @@ pd_case(semicolon_near_miss FAIL OUTPUT "${FLAKY_MISS}"
 pd_case(semicolon_regex_near_miss FAIL OUTPUT "${FLAKY_MISS}"
   REPORT "output does not match the regex: attempt 1: not yet; retry 1/2"
   SPEC MATCH "attempt 1: not yet; retry 1/2")
+# Literal text that is not a valid regex.
+pd_case(has_unbalanced PASS OUTPUT "${BOOM}"
+  SPEC HAS "boom-0 | Finished in state Failed('boom" HASNOT "[(")
 # HASNOT, NOMATCH and COUNT.
 pd_case(hasnot_present FAIL OUTPUT "${BOOM}"
   REPORT "output contains what it must not: boom-0 | Finished"
