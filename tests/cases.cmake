@@ -33,6 +33,8 @@ pd_expect(mpi.fail LABEL mpi NP 3 RC 1 ARGS ${F}/fail.so
       "flaky-0 | attempt 1 failed: attempt 1: not yet; retry 1/2 in 0.05 s"
       "flaky-0 | attempt 2 failed: attempt 2: not yet; retry 2/2 in 0.05 s"
       "Finished in state Failed: 1 of 7 task runs completed, 6 did not"
+      "ERROR   | boom-0 | Finished in state Failed("
+      "WARNING | after-0 | Finished in state NotReady("
   MATCH "not-a-task-0 [|] cannot submit: pd_submit: the function at 0x[0-9a-f]+ is not a task: declare it with PD_TASK[(]fn[)]"
   HASNOT "flaky-0 | attempt 3 failed" "CHECK ")
 pd_expect(mpi.flow_returns_nonzero LABEL mpi RC 1 ARGS ${F}/flowfail.so
@@ -63,6 +65,10 @@ pd_expect(bad.param_not_int LABEL mpi RC 2
   ARGS ${EX}/count_to.so highest_number=ten
   MATCH "error: parameter highest_number=ten: not an integer; pass e.g. highest_number=10"
   NOMATCH "Finished in state")
+pd_expect(bad.param_twice LABEL mpi RC 2
+  ARGS ${EX}/count_to.so highest_number=1 highest_number=2
+  HAS "pdask-mpi: error: parameter 'highest_number' is given twice; give each parameter once"
+  HASNOT "Beginning flow run")
 pd_expect(bad.param_unread LABEL mpi ARGS ${EX}/count_to.so highest_numbr=3
   MATCH "parameter 'highest_numbr' was given but the flow never read it")
 pd_expect(bad.option LABEL mpi RC 2 ARGS --threads-per-worker -1 ${EX}/count_to.so
