@@ -140,16 +140,19 @@ size_t flow_take_reqs(struct pd_flow *f, struct req **out)
     return n;
 }
 
+/* The loads here and the scheduler's stores that end a wait (state,
+ * fetch, nended) are all seq_cst, and so are both sides' accesses to
+ * flow_waiting: the flow thread stores the flag then reads the states, the
+ * scheduler stores a state then reads the flag, and one of them sees the
+ * other's store (Dekker, without fences ThreadSanitizer cannot follow). */
 static bool is_final(const struct pd_future *t)
 {
-    return graph_state_final(atomic_load_explicit(&t->state,
-                                                  memory_order_acquire));
+    return graph_state_final(atomic_load(&t->state));
 }
 
 static bool is_fetched(const struct pd_future *t)
 {
-    return atomic_load_explicit(&t->fetch, memory_order_acquire) >=
-           FETCH_DONE;
+    return atomic_load(&t->fetch) >= FETCH_DONE;
 }
 
 /* Whether what the flow thread waits for has happened. */
@@ -161,16 +164,13 @@ static bool wait_over(struct pd_flow *f)
     case WAIT_FETCH:
         return is_fetched(atomic_load(&f->wait_run));
     default:
-        return atomic_load_explicit(&f->g.nended, memory_order_acquire) >=
-               atomic_load(&f->wait_all);
+        return atomic_load(&f->g.nended) >= atomic_load(&f->wait_all);
     }
 }
 
 void flow_notify(struct pd_flow *f)
 {
-    /* Order the scheduler's state stores before reading flow_waiting; the
-     * flow thread stores flow_waiting before reading states (Dekker). */
-    atomic_thread_fence(memory_order_seq_cst);
+    /* seq_cst, after the state stores: see is_final. */
     if (!atomic_load(&f->flow_waiting) || !wait_over(f))
         return;
     pthread_mutex_lock(&f->mu);
@@ -188,10 +188,7 @@ static void wait_for(struct pd_flow *f, enum wait_kind kind,
     if (wait_over(f))
         return;
     pthread_mutex_lock(&f->mu);
-    atomic_store(&f->flow_waiting, true);
-    /* Order the flag before the state loads in wait_over; the scheduler
-     * orders its state stores before reading the flag (Dekker). */
-    atomic_thread_fence(memory_order_seq_cst);
+    atomic_store(&f->flow_waiting, true); /* seq_cst: see is_final */
     while (!wait_over(f))
         pthread_cond_wait(&f->cv, &f->mu);
     atomic_store(&f->flow_waiting, false);

@@ -234,8 +234,9 @@ static void finish(struct graph *g, struct pd_future *t, enum pd_state s)
         }
         g->bad[g->nbad++] = t;
     }
-    atomic_store_explicit(&t->state, s, memory_order_release);
-    atomic_fetch_add_explicit(&g->nended, 1, memory_order_release);
+    /* seq_cst: the flow thread's wake-up depends on it (flow.c). */
+    atomic_store(&t->state, s);
+    atomic_fetch_add(&g->nended, 1);
     if (t->flags & RUN_LINKED) {
         struct up_iter it = graph_up_begin(t);
         struct pd_future *u;

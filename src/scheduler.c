@@ -167,8 +167,7 @@ static void on_data(struct sched *s, int w, struct rd *r)
                      s->wt.w[w].rank, d.err ? d.err : "?");
             free(t->message);
             t->message = pd__xstrdup(buf);
-            atomic_store_explicit(&t->fetch, FETCH_LOST,
-                                  memory_order_release);
+            atomic_store(&t->fetch, FETCH_LOST);
             continue;
         }
         if (log_enabled(PD_DEBUG))
@@ -177,21 +176,21 @@ static void on_data(struct sched *s, int w, struct rd *r)
                     s->wt.w[w].rank);
         atomic_store_explicit(&t->value, pd__xmemdup(d.packed, d.len),
                               memory_order_release);
-        atomic_store_explicit(&t->fetch, FETCH_DONE, memory_order_release);
+        atomic_store(&t->fetch, FETCH_DONE);
     }
 }
 
 static void want_fetch(struct sched *s, struct pd_future *t)
 {
     if (atomic_load(&t->value)) {
-        atomic_store_explicit(&t->fetch, FETCH_DONE, memory_order_release);
+        atomic_store(&t->fetch, FETCH_DONE);
         return;
     }
     if (t->worker < 0) {
         free(t->message);
         t->message = pd__xstrdup("result was freed: the flow called "
                                  "pd_release() on this future before");
-        atomic_store_explicit(&t->fetch, FETCH_LOST, memory_order_release);
+        atomic_store(&t->fetch, FETCH_LOST);
         return;
     }
     struct proto_fetch fe = { s->f->run, t->id, s->wt.w[t->worker].seq,
@@ -451,8 +450,7 @@ static void lose(struct sched *s, int w, double silent)
         if (t->worker == w && atomic_load(&t->fetch) == FETCH_ASKED) {
             free(t->message);
             t->message = pd__xstrdup("result lost with its worker");
-            atomic_store_explicit(&t->fetch, FETCH_LOST,
-                                  memory_order_release);
+            atomic_store(&t->fetch, FETCH_LOST);
             s->fetches--;
         }
         if (!(t->flags & RUN_SENT) || t->worker != w)

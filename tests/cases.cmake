@@ -12,27 +12,37 @@ pd_expect(example.count_to LABEL example NP 8 MAX_SECONDS 20
 
 # --- results, dependencies, states ---
 pd_expect(mpi.deps LABEL mpi NP 4 ARGS --log-level debug ${F}/deps.so depth=40
-  MATCH "deps checks passed" "Fetched result [(]65541 bytes[)] from rank"
-        "fetched big result: 65536 bytes" "freed 1 results"
-        "greet-0 | greeting from rank [1-3]"
-        "inc-40 | Finished in state Completed[(][)] on rank"
-        "inc-40 | Pending [(]waiting for upstream runs[)]"
-        "inc-40 | Running on rank [1-3]"
-        "Finished in state Completed: 58 of 58 task runs")
+  HAS "deps checks passed" "fetched big result: 65536 bytes"
+      "inc-40 | Pending (waiting for upstream runs)"
+      "Finished in state Completed: 58 of 58 task runs completed, 0 did not"
+  MATCH "make_big-0 [|] Fetched result [(]65541 bytes[)] from rank [1-3] for pd_result"
+        "rank [1-3]: freed 1 results; [0-9]+ results [(][0-9]+ bytes[)] held"
+        "greet-0 [|] greeting from rank [1-3]\n"
+        "inc-40 [|] Running on rank [1-3]\n"
+        "inc-40 [|] Finished in state Completed[(][)] on rank [1-3] in "
+  NOMATCH "CHECK ")
 pd_expect(mpi.deps_two_ranks LABEL mpi NP 2 ARGS ${F}/deps.so depth=5
   MATCH "deps checks passed")
 pd_expect(mpi.fail LABEL mpi NP 3 RC 1 ARGS ${F}/fail.so
-  MATCH "fail checks passed"
-        "boom-0 | Finished in state Failed[(]'boom 7'[)]"
-        "after-0 | Finished in state NotReady[(]'upstream task run boom-0 did not complete [(]Failed[)]'[)]"
-        "ret3-0 | Finished in state Failed[(]'task returned 3'[)]"
-        "flaky-0 | attempt 1 failed: attempt 1: not yet; retry 1/2"
-        "not-a-task-0 | cannot submit: pd_submit: .* is not a task"
-        "Finished in state Failed: 1 of 7 task runs completed, 6 did not")
+  HAS "fail checks passed"
+      "boom-0 | Finished in state Failed('boom 7')"
+      "after-0 | Finished in state NotReady('upstream task run boom-0 did not complete (Failed)')"
+      "after-1 | Finished in state NotReady('upstream task run after-0 did not complete (NotReady)')"
+      "after-2 | Finished in state NotReady('upstream task run boom-0 did not complete (Failed)')"
+      "ret3-0 | Finished in state Failed('task returned 3')"
+      "flaky-0 | attempt 1 failed: attempt 1: not yet; retry 1/2 in 0.05 s"
+      "flaky-0 | attempt 2 failed: attempt 2: not yet; retry 2/2 in 0.05 s"
+      "Finished in state Failed: 1 of 7 task runs completed, 6 did not"
+      "ERROR   | boom-0 | Finished in state Failed("
+      "WARNING | after-0 | Finished in state NotReady("
+  MATCH "not-a-task-0 [|] cannot submit: pd_submit: the function at 0x[0-9a-f]+ is not a task: declare it with PD_TASK[(]fn[)]"
+  HASNOT "flaky-0 | attempt 3 failed" "CHECK ")
 pd_expect(mpi.flow_returns_nonzero LABEL mpi RC 1 ARGS ${F}/flowfail.so
   MATCH "flow function returned 4" "Finished in state Failed: 1 of 1")
 pd_expect(mpi.two_flows_choose LABEL mpi ARGS --flow second ${F}/twoflows.so
-  MATCH "second | running second")
+  HAS "second | running second"
+      "second | Finished in state Completed: 0 of 0 task runs completed"
+  HASNOT "running first")
 
 # --- bad input: one clear message, exit 2, no hang ---
 pd_expect(bad.missing_so LABEL mpi RC 2 ARGS ${F}/no-such-flow.so
@@ -55,6 +65,10 @@ pd_expect(bad.param_not_int LABEL mpi RC 2
   ARGS ${EX}/count_to.so highest_number=ten
   MATCH "error: parameter highest_number=ten: not an integer; pass e.g. highest_number=10"
   NOMATCH "Finished in state")
+pd_expect(bad.param_twice LABEL mpi RC 2
+  ARGS ${EX}/count_to.so highest_number=1 highest_number=2
+  HAS "pdask-mpi: error: parameter 'highest_number' is given twice; give each parameter once"
+  HASNOT "Beginning flow run")
 pd_expect(bad.param_unread LABEL mpi ARGS ${EX}/count_to.so highest_numbr=3
   MATCH "parameter 'highest_numbr' was given but the flow never read it")
 pd_expect(bad.option LABEL mpi RC 2 ARGS --threads-per-worker -1 ${EX}/count_to.so
@@ -169,7 +183,8 @@ pd_expect(bad.startup_timeout LABEL mpi NP 3 RC 2 MAX_SECONDS 15
   MATCH "error: rank 0: start-up did not finish within 1 s [(]client_kwargs timeout, --timeout[)]: a rank did not join")
 pd_expect(config.run_name LABEL mpi NP 2 ARGS --set client_kwargs.name=nightly-42
   ${EX}/count_to.so highest_number=1
-  MATCH "nightly-42 | Finished in state Completed")
+  HAS "nightly-42 | Beginning flow run with 1 workers"
+      "nightly-42 | Finished in state Completed: 1 of 1 task runs completed")
 pd_expect(bad.task_crashes LABEL mpi NP 3 RC 139 ARGS ${F}/crash.so
   MATCH "pdask-mpi: error: rank [12]: task run crash-0 crashed with SIGSEGV [(]segmentation fault[)]")
 
@@ -182,3 +197,66 @@ pd_expect(mpi.threads_4 LABEL mpi NP 3 ARGS -t 4 ${F}/deps.so depth=200
 pd_expect(mpi.chain_short_runs LABEL mpi NP 4
   ARGS ${PROJECT_BINARY_DIR}/bench/flows/bench_chain.so n=5000
   MATCH "BENCH hops=5000" "Finished in state Completed: 5000 of 5000")
+
+# --- bugs planted by tests/mutation that no test caught before ---
+# worker.c: retries (one too many), retry_delay_s (read as ms), timeout_s
+# (ignored), and the retry warning's reason.
+pd_expect(mpi.attempts LABEL mpi NP 3 RC 1 ARGS ${F}/attempts.so
+  HAS "attempts checks passed"
+      "patient-0 ended after at least 1 s"
+      "always-0 | try #4\n"
+      "always-0 | attempt 3 failed: no luck on try 3; retry 3/3 in 0 s"
+      "always-0 | Finished in state Failed('no luck on try 4')"
+      "patient-0 | attempt 2 failed: still no luck; retry 2/2 in 0.5 s"
+      "patient-0 | Finished in state Failed('still no luck')"
+      "sleepy-0 | Finished in state Failed('timed out"
+      "Finished in state Failed: 0 of 3 task runs completed, 3 did not"
+  COUNT 4 "always-0 | try #" 3 "patient-0 | try #"
+        3 "always-0 | attempt " 2 "patient-0 | attempt "
+  HASNOT "try #5" "CHECK ")
+# graph.c: a run submitted after its upstream ended NotReady does not run.
+pd_expect(mpi.notready_after LABEL mpi NP 3 RC 1 ARGS ${F}/notready.so
+  HAS "notready checks passed"
+      "witness-1 | Finished in state NotReady('upstream task run witness-0 did not complete (NotReady)')"
+      "witness-2 | Finished in state NotReady('upstream task run witness-1 did not complete (NotReady)')"
+      "Finished in state Failed: 0 of 4 task runs completed, 4 did not"
+  HASNOT "witness ran" "CHECK ")
+# cluster.c: more worker ranks than cores still gives each one thread.
+pd_expect(config.info_more_ranks_than_cores LABEL mpi NP 5 ARGS info
+  ENV "HWLOC_SYNTHETIC=pack:1 core:2 pu:1"
+  HAS "MPI world: 5 ranks: 1 scheduler + 4 workers"
+  MATCH "rank 1 on [^:]+: worker, 1 thread on core 0\n"
+        "rank 2 on [^:]+: worker, 1 thread on core 1\n"
+        "rank 3 on [^:]+: worker, 1 thread on core 0\n"
+        "rank 4 on [^:]+: worker, 1 thread on core 1\n"
+  COUNT 4 ": worker, 1 thread on core ")
+# scheduler.c: every worker rank gets work, the last one too.
+pd_expect(mpi.spread LABEL mpi NP 4 ARGS ${F}/spread.so workers=3 runs=24
+  HAS "spread checks passed"
+      "task runs ran on 3 distinct worker ranks: 1 2 3\n"
+      "Finished in state Completed: 24 of 24 task runs completed, 0 did not"
+  HASNOT "CHECK ")
+# cluster.c: a temporary cluster of n workers has n worker ranks.
+pd_expect(spawn.spread LABEL mpi NOMPI ARGS -n 3 ${F}/spread.so workers=3
+  HAS "Creating a temporary cluster: spawning 3 workers"
+      "Beginning flow run with 3 workers"
+      "task runs ran on 3 distinct worker ranks: 1 2 3\n"
+      "spread checks passed"
+      "Finished in state Completed: 24 of 24 task runs completed, 0 did not"
+  HASNOT "CHECK ")
+# graph.c: a result released while its dependents wait stays until they end.
+pd_expect(mpi.release_while_waiting LABEL mpi NP 3 ARGS --log-level debug
+  ${F}/release.so
+  HAS "release checks passed"
+      "Finished in state Completed: 5 of 5 task runs completed, 0 did not"
+  MATCH "rank 1: holds 0 results [(]0 bytes[)] at exit"
+        "rank 2: holds 0 results [(]0 bytes[)] at exit"
+  COUNT 5 "Finished in state Completed() on rank"
+  HASNOT "CHECK " "is gone")
+# worker.c: results small enough to travel inline live on rank 0: workers
+# free their copies once no run fetches them, and hold none at exit.
+pd_expect(mpi.worker_holds_nothing LABEL mpi NP 3 ARGS --log-level debug
+  ${EX}/count_to.so highest_number=20
+  HAS "Finished in state Completed: 20 of 20 task runs completed"
+  MATCH "rank 1: holds 0 results [(]0 bytes[)] at exit"
+        "rank 2: holds 0 results [(]0 bytes[)] at exit")
