@@ -96,6 +96,14 @@ struct queue {
     bool stopping;
 };
 
+/* A thread task with a timeout, while it runs: the comm thread warns once
+ * when it runs past the limit (a thread cannot be stopped safely). */
+struct overrun {
+    char name[128];
+    double start, limit;    /* limit 0: the slot is free */
+    bool warned;
+};
+
 struct worker {
     struct comm *c;
     const struct worker_opts *o;
@@ -121,6 +129,8 @@ struct worker {
     double recent_s;        /* mean run time of recent runs */
     double told;            /* when rank 0 last heard from this one */
     int nthreads;           /* executors running */
+    struct overrun *overruns; /* by executor, under bind_mu */
+    double overrun_check;   /* when the comm thread last looked */
     pthread_mutex_t bind_mu;
 };
 
@@ -267,6 +277,43 @@ static void catch_crashes(int rank)
 
 /* This executor thread's process executor, made on first use. */
 static __thread struct executor *proc_exec;
+/* This executor thread's overrun slot. */
+static __thread struct overrun *my_overrun;
+
+static void overrun_set(struct worker *wk, const char *name, double limit)
+{
+    if (!my_overrun)
+        return;
+    pthread_mutex_lock(&wk->bind_mu);
+    snprintf(my_overrun->name, sizeof(my_overrun->name), "%s", name);
+    my_overrun->start = pd__now();
+    my_overrun->limit = limit;
+    my_overrun->warned = false;
+    pthread_mutex_unlock(&wk->bind_mu);
+}
+
+/* Comm thread, a few times a second: warn about thread tasks past their
+ * timeout_s. */
+static void warn_overruns(struct worker *wk)
+{
+    double now = pd__now();
+
+    if (now - wk->overrun_check < 0.1 || !wk->overruns)
+        return;
+    wk->overrun_check = now;
+    pthread_mutex_lock(&wk->bind_mu);
+    for (int i = 0; i < wk->o->threads; i++) {
+        struct overrun *o = &wk->overruns[i];
+        if (o->limit <= 0 || o->warned || now - o->start <= o->limit)
+            continue;
+        o->warned = true;
+        log_msg(PD_WARNING, o->name, "has run %.1f s, past its timeout_s of "
+                "%g s; a task on a thread cannot be stopped safely, so it "
+                "goes on: give the task .isolation = \"process\" to have it "
+                "stopped at the limit", now - o->start, o->limit);
+    }
+    pthread_mutex_unlock(&wk->bind_mu);
+}
 
 /* Where runs of def go on this thread: a helper process when the task or
  * the cluster asks for isolation, else this thread. */
@@ -300,6 +347,8 @@ static void run_task(struct worker *wk, struct wtask *t)
     snprintf(name, sizeof(name), "%s-%u", def->name, t->seq);
     running_name = name;
     flow_in_task = name;
+    if (def->timeout_s > 0 && ex == exec_thread())
+        overrun_set(wk, name, def->timeout_s);
     for (req.run.attempt = 1;; req.run.attempt++) {
         if (exec_attempt(ex, &req, &out) == 0 ||
             req.run.attempt > def->retries)
@@ -318,6 +367,8 @@ static void run_task(struct worker *wk, struct wtask *t)
     t->result = out.result;
     running_name = NULL;
     flow_in_task = NULL;
+    if (def->timeout_s > 0 && ex == exec_thread())
+        overrun_set(wk, name, 0);
 }
 
 /* This thread's stack for the crash handler (sigaltstack is per thread);
@@ -350,12 +401,12 @@ static void *executor_main(void *arg)
     struct wtask *t;
     void *stack = alt_stack();
 
-    if (wk->o->topo) {
-        pthread_mutex_lock(&wk->bind_mu);
-        int core = wk->o->bind_first + wk->next_core++;
-        pthread_mutex_unlock(&wk->bind_mu);
-        topo_bind_thread(wk->o->topo, core);
-    }
+    pthread_mutex_lock(&wk->bind_mu);
+    int index = wk->next_core++;
+    my_overrun = &wk->overruns[index];
+    pthread_mutex_unlock(&wk->bind_mu);
+    if (wk->o->topo)
+        topo_bind_thread(wk->o->topo, wk->o->bind_first + index);
     while ((t = queue_pop_wait(&wk->ready))) {
         run_task(wk, t);
         if (queue_push(&wk->done, t, t, 1))
@@ -901,6 +952,8 @@ static void worker_init(struct worker *wk, struct comm *c,
     pthread_mutex_init(&wk->bind_mu, NULL);
     wk->data = pd__xcalloc((size_t)wk->npeers, sizeof(*wk->data));
     wk->fetch = pd__xcalloc((size_t)wk->npeers, sizeof(*wk->fetch));
+    wk->overruns = pd__xcalloc((size_t)o->threads + 1,
+                               sizeof(*wk->overruns));
 }
 
 static void worker_destroy(struct worker *wk)
@@ -920,6 +973,7 @@ static void worker_destroy(struct worker *wk)
     }
     free(wk->data);
     free(wk->fetch);
+    free(wk->overruns);
     free(wk->fetching);
     free(wk->gen);
     free(wk->freeslots);
@@ -976,6 +1030,7 @@ int worker_run(struct comm *c, const struct worker_opts *o)
         busy = got + drain_done(&wk);
         flush_batches(&wk);
         beat(&wk);
+        warn_overruns(&wk);
         busy += comm_progress(c);
         if (busy)
             comm_busy(c);

@@ -51,3 +51,20 @@ pd_expect(mpi.misuse LABEL mpi NP 3 RC 1 ARGS ${F}/misuse.so big=1
 # --- exit() in a thread task names the run (the job ends with it) ---
 pd_expect(mpi.task_exits LABEL mpi NP 3 RC 3 MAX_SECONDS 30 ARGS ${F}/dies.so mode=exit
   MATCH "pdask-mpi: error: rank [12]: task run work-3 called exit[(]3[)], which ends its worker and the job")
+
+# --- a thread task past its timeout_s: a warning when the limit passes ---
+pd_expect(mpi.thread_overrun LABEL mpi NP 2 RC 1 ARGS ${F}/overrun.so
+  MATCH "spin-0 [|] has run 0[.][3-9] s, past its timeout_s of 0.3 s. a task on a thread cannot be stopped safely"
+        "spin-0 [|] Finished in state Failed[(]'timed out: ran 1[.][0-9]+ s, over its timeout_s of 0.3 s'[)]")
+
+# --- a stack overflow in a task is named ---
+pd_expect(bad.task_stack_overflow LABEL mpi NP 2 RC 139 ARGS ${F}/overflow.so
+  MATCH "pdask-mpi: error: rank 1: task run recurse-0 crashed with SIGSEGV")
+
+# --- one failure at the head of a long chain: a count, not n warnings ---
+pd_expect(mpi.notready_count LABEL mpi NP 3 RC 1 ARGS ${F}/chainfail.so n=2000
+  MATCH "link-0 [|] Finished in state Failed[(]'head fails'[)]"
+        "link-10 [|] Finished in state NotReady"
+        "chainfail [|] 1989 more task runs ended NotReady [(]each is logged at --log-level debug[)]"
+        "Finished in state Failed: 0 of 2000 task runs completed, 2000 did not"
+  NOMATCH "link-11 [|] Finished in state NotReady")
