@@ -97,6 +97,17 @@ pd_case(slow_enough PASS SPEC CMD ${CMAKE_COMMAND} -E sleep 0.3 MIN_SECONDS 0.25
 pd_case(too_slow FAIL REPORT "more than 0.2 s"
   SPEC CMD ${CMAKE_COMMAND} -E sleep 0.5 MIN_SECONDS 0.1 MAX_SECONDS 0.2)
 
+# The writer refuses a regex with ' | ' (the flaw this helper fixes).
+file(WRITE ${DIR}/lint.cmake "include(${CMAKE_CURRENT_LIST_DIR}/expect_spec.cmake)
+pd_expect_spec(lint ${DIR}/lint.spec.cmake CMD true MATCH \"boom-0 | Finished\")\n")
+execute_process(COMMAND ${CMAKE_COMMAND} -P ${DIR}/lint.cmake
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+string(REGEX REPLACE "[ \n]+" " " out "${out}")
+if(rc EQUAL 0 OR NOT out MATCHES "' [|] ' in a regex is alternation")
+  string(APPEND errors "lint: MATCH \"boom-0 | Finished\" was not refused:\n${out}\n")
+endif()
+math(EXPR ncases "${ncases} + 1")
+
 if(errors)
   message(FATAL_ERROR "expect helper: ${errors}")
 endif()
