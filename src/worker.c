@@ -14,7 +14,9 @@
 
 #include <assert.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,10 @@
  * and while a run waits for a fetched input (nothing kicks). */
 #define BUSY_SLEEP_S 200e-6
 #define FETCH_SLEEP_S 30e-6
+/* Runs shorter than SHORT_S on average make an idle executor yield-spin
+ * SPIN_S before it sleeps. */
+#define SHORT_S 50e-6
+#define SPIN_S 30e-6
 
 /* A received TAG_TASKS buffer, shared by the runs it carries. */
 struct msgbuf {
@@ -94,6 +100,7 @@ struct queue {
     struct wtask *head, *tail;
     int sleepers;
     bool stopping;
+    _Atomic unsigned pushes;  /* bumped by every push: spinners watch it */
 };
 
 /* A thread task with a timeout, while it runs: the comm thread warns once
@@ -127,6 +134,7 @@ struct worker {
     uint64_t nfetch;        /* inputs asked for, not arrived */
     int next_core;          /* binding cursor for executors */
     double recent_s;        /* mean run time of recent runs */
+    _Atomic bool short_runs; /* recent_s < SHORT_S: executors spin */
     double told;            /* when rank 0 last heard from this one */
     int nthreads;           /* executors running */
     struct overrun *overruns; /* by executor, under bind_mu */
@@ -162,18 +170,31 @@ static bool queue_push(struct queue *q, struct wtask *head,
     else
         q->head = head;
     q->tail = tail;
+    atomic_fetch_add_explicit(&q->pushes, 1, memory_order_relaxed);
     if (q->sleepers)
         n > 1 ? pthread_cond_broadcast(&q->cv) : pthread_cond_signal(&q->cv);
     pthread_mutex_unlock(&q->mu);
     return was_empty;
 }
 
-/* Executors: the next run, waiting for one; NULL when stopping. */
-static struct wtask *queue_pop_wait(struct queue *q)
+/* Executors: the next run, waiting for one; NULL when stopping. When
+ * runs are short, first yield-spin up to spin_s for one: the next link of
+ * a chain is due within microseconds, sooner than a wake-up. */
+static struct wtask *queue_pop_wait(struct queue *q, double spin_s)
 {
     struct wtask *t;
 
     pthread_mutex_lock(&q->mu);
+    if (!q->head && !q->stopping && spin_s > 0) {
+        unsigned seen = atomic_load_explicit(&q->pushes,
+                                             memory_order_relaxed);
+        double end = pd__now() + spin_s;
+        pthread_mutex_unlock(&q->mu);
+        while (atomic_load_explicit(&q->pushes, memory_order_relaxed) ==
+                   seen && pd__now() < end)
+            sched_yield();
+        pthread_mutex_lock(&q->mu);
+    }
     while (!q->head && !q->stopping) {
         q->sleepers++;
         pthread_cond_wait(&q->cv, &q->mu);
@@ -407,7 +428,8 @@ static void *executor_main(void *arg)
     pthread_mutex_unlock(&wk->bind_mu);
     if (wk->o->topo)
         topo_bind_thread(wk->o->topo, wk->o->bind_first + index);
-    while ((t = queue_pop_wait(&wk->ready))) {
+    while ((t = queue_pop_wait(&wk->ready, atomic_load_explicit(
+                &wk->short_runs, memory_order_relaxed) ? SPIN_S : 0))) {
         run_task(wk, t);
         if (queue_push(&wk->done, t, t, 1))
             comm_kick(wk->c);
@@ -870,6 +892,8 @@ static int drain_done(struct worker *wk)
                 t->result.len = t->result.cap = 0;
             }
             wk->recent_s = pd__ema(wk->recent_s, t->runtime_us * 1e-6);
+            atomic_store_explicit(&wk->short_runs, wk->recent_s < SHORT_S,
+                                  memory_order_relaxed);
             wk->nrun--;
             n++;
             free_task(t);
