@@ -72,11 +72,13 @@ void flow_init(struct pd_flow *f, uint32_t run, const struct module *mod,
     f->comm = c;
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cv, NULL);
+    store_init(&f->names, true);
 }
 
 void flow_destroy(struct pd_flow *f)
 {
     graph_destroy(&f->g);
+    store_destroy(&f->names);
     free(f->reqs);
     pthread_mutex_destroy(&f->mu);
     pthread_cond_destroy(&f->cv);
@@ -383,10 +385,14 @@ PD_API const char *pd_future_name(const pd_future *t)
 
     if (!f)
         return is_static(t) ? "invalid" : "(not a future)";
-    if (!t->name) /* made once, on the flow thread; freed with the flow */
-        ((struct pd_future *)t)->name =
-            pd__xstrdup(graph_run_name(&f->g, t, buf, sizeof(buf)));
-    return t->name;
+    /* Made once, on the flow thread; freed with the flow. */
+    const struct store_entry *e = store_get(&f->names, t->id);
+    if (e)
+        return (const char *)e->data;
+    graph_run_name(&f->g, t, buf, sizeof(buf));
+    store_put(&f->names, t->id, (uint8_t *)pd__xstrdup(buf),
+              strlen(buf) + 1);
+    return (const char *)store_get(&f->names, t->id)->data;
 }
 
 PD_API void pd_release(pd_future *t)

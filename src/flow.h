@@ -16,6 +16,7 @@
 #include <stdbool.h>
 
 #include "graph.h"
+#include "store.h"
 #include "params.h"
 #include "pdask.h"
 
@@ -64,6 +65,8 @@ struct pd_flow {
     int flow_rc;                /* what it returned */
     bool usage_error;           /* stopped by a bad parameter */
     uint64_t nsubmitted;        /* flow thread only */
+    struct store names;         /* flow thread only: run id -> the name
+                                   pd_future_name gave, kept for the flow */
 };
 
 /* name: the run's name for the logs, or NULL for the flow's name. */

@@ -43,7 +43,6 @@ void graph_destroy(struct graph *g)
         free(t->args);
         free(atomic_load(&t->value));
         free(t->message);
-        free(t->name);
         t->magic = 0;
     }
     for (uint64_t c = 0; c < (n + CHUNK - 1) / CHUNK; c++)
@@ -215,7 +214,7 @@ static void drop_down(struct pd_future *t)
 {
     free(t->down);
     t->down = NULL;
-    t->ndown = t->downcap = 0;
+    t->ndown = 0;
 }
 
 /* Mark t final; the caller has set value or message. */
@@ -334,10 +333,10 @@ void graph_add(struct graph *g, struct pd_future *t)
         if (graph_state_final(s))
             continue;
         /* Linked while it can still fail; pending while not sent. */
-        if (u->ndown == u->downcap) {
-            u->downcap = u->downcap ? u->downcap * 2 : 2;
-            u->down = pd__xrealloc(u->down, u->downcap * sizeof(*u->down));
-        }
+        /* Full at 0 and at every power of two from 2: double. */
+        if (u->ndown < 2 ? u->ndown == 0 : !(u->ndown & (u->ndown - 1)))
+            u->down = pd__xrealloc(u->down, (u->ndown ? 2 * u->ndown : 2) *
+                                                sizeof(*u->down));
         u->down[u->ndown++] = t;
         t->npending += s == PD_PENDING;
     }

@@ -61,14 +61,14 @@ struct pd_future {
                                  freed at 0 */
     uint32_t ticket;          /* its worker's count of runs sent, when it
                                  was sent: how many are ahead of it */
-    uint32_t ndown, downcap;  /* downstream runs linked to this one */
+    uint32_t ndown;           /* downstream runs linked to this one; the
+                                 array's room is the next power of two */
     struct pd_future **down;
     uint32_t nargs, argslen;
     uint8_t *args;            /* packed at submit (protocol.h) */
     uint64_t size;            /* packed size of the result */
     _Atomic(uint8_t *) value; /* packed result once on rank 0, or NULL */
     char *message;            /* why it did not complete, or NULL */
-    char *name;               /* "shout-3" once pd_future_name asked */
 };
 
 struct graph {

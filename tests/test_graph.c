@@ -218,6 +218,18 @@ static void many(void)
     CHECK(graph_get(&g, N) == sum);
     CHECK(graph_get(&g, N + 1) == NULL);
     CHECK(graph_of(t[N - 1]) == &g); /* in a later chunk */
+    /* A fan-out: the downstream array grows 2, 4, 8. */
+    struct pd_future *root = submit(&g, 0, NULL), *leaf[5];
+    for (int i = 0; i < 5; i++)
+        leaf[i] = submit(&g, 1, &root);
+    CHECK_EQ(root->ndown, 5);
+    send(&g, root, 2);
+    for (int i = 0; i < 5; i++)
+        CHECK_EQ(leaf[i]->npending, 0);
+    end(&g, root, 9);
+    for (int i = 0; i < 5; i++)
+        complete(&g, leaf[i], 2, 9);
+    CHECK_EQ(g.ncompleted, N + 7);
     free(t);
     graph_destroy(&g);
 }
