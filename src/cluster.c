@@ -140,9 +140,11 @@ int cluster_spawn(int n, char **argv, MPI_Comm *out, char *err,
      * the user's consent (OMPI_MCA_rmaps_base_oversubscribe=1). */
     if (n <= cores)
         MPI_Info_set(info, "map_by", ":OVERSUBSCRIBE");
+    /* A failed spawn is reported, not fatal: errors return here only. */
     MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
     rc = MPI_Comm_spawn((char *)exe, argv, n, info, 0, MPI_COMM_SELF, &inter,
                         codes);
+    MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_ARE_FATAL);
     MPI_Info_free(&info);
     for (int i = 0; rc == MPI_SUCCESS && i < n; i++)
         rc = codes[i];

@@ -64,6 +64,10 @@ int topo_init(struct topology *tp)
     }
     tp->thissystem = hwloc_topology_is_thissystem(tp->t);
     tp->cpuset = hwloc_bitmap_alloc();
+    if (!tp->cpuset) {
+        hwloc_topology_destroy(tp->t);
+        return -1;
+    }
     allowed = hwloc_topology_get_allowed_cpuset(tp->t);
     /* Where mpirun or the batch system bound us; on a synthetic topology
      * the process binding means nothing, so take the whole machine. */
