@@ -151,6 +151,9 @@ struct pd_task_def {
     double timeout_s;       /* > 0: a run longer than this ends Failed */
     const char *isolation;  /* "thread" (default: [cluster_kwargs]
                                isolation) or "process": see below */
+    int priority;           /* higher first among ready runs (default 0) */
+    const char *workers;    /* "1,3": run only on these worker ranks */
+    int allow_other_workers; /* non-zero: workers is a preference only */
 };
 
 /*
@@ -275,6 +278,51 @@ PD_API int pd_wait_all(pd_flow *flow);
 /* Log a line under the flow run's name, on rank 0's stderr. */
 PD_API void pd_flow_log(pd_flow *flow, enum pd_level level, const char *fmt,
                         ...) __attribute__((format(printf, 3, 4)));
+
+/* ------------------------------------------------------------ annotations */
+
+/*
+ * What `with dask.annotate(...)` sets, for the runs submitted inside a
+ * PD_ANNOTATE block (or between pd_annotate_push and pd_annotate_pop):
+ *
+ *     PD_ANNOTATE(flow, .priority = 10, .workers = "1,3") {
+ *         pd_submit(flow, train, pd_int(i));
+ *     }
+ *
+ * Blocks nest: a field set (non-zero, non-NULL) inside wins, a field left
+ * 0 or NULL keeps the outer block's value, and the outer values come back
+ * when the block ends. An annotation wins over the task's own PD_TASK
+ * default. Priority orders runs that are ready at the same time, in every
+ * queue where runs wait (rank 0's and each worker's); ties go in
+ * submission order; a running task is never pre-empted. workers restricts
+ * runs to those worker ranks (with allow_other_workers, it is only a
+ * preference). A bad workers list fails the runs submitted with it.
+ *
+ * Leaving a PD_ANNOTATE block with return, break or goto skips its pop:
+ * the annotation then stays in force for the rest of the flow function.
+ * Use pd_annotate_push/pd_annotate_pop where control flow needs it; the
+ * runner drops what is still pushed when the flow function returns.
+ */
+struct pd_annotations {
+    int priority;
+    int retries;
+    const char *isolation;      /* "thread" or "process" */
+    const char *workers;        /* "1,3" */
+    int allow_other_workers;
+};
+
+PD_API void pd_annotate_push(pd_flow *flow, const struct pd_annotations *a);
+PD_API void pd_annotate_pop(pd_flow *flow);
+
+#define PD__CAT_(a, b) a##b
+#define PD__CAT(a, b) PD__CAT_(a, b)
+#define PD_ANNOTATE(flow, ...)                                               \
+    for (int PD__CAT(pd__once_, __LINE__) =                                  \
+             (pd_annotate_push((flow),                                       \
+                               &(struct pd_annotations){ __VA_ARGS__ }),     \
+              1);                                                            \
+         PD__CAT(pd__once_, __LINE__);                                       \
+         PD__CAT(pd__once_, __LINE__) = 0, pd_annotate_pop(flow))
 
 /* ------------------------------------------------------------------ macros */
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 
+#include "log.h"
 #include "util.h"
 
 #define MIN_SLEEP_S 20e-6
@@ -38,6 +39,9 @@ void comm_init(struct comm *c, MPI_Comm comm)
 
 int comm_add(struct comm *c, MPI_Comm comm)
 {
+    /* A dead peer is the heartbeat's to report (scheduler.c), with the
+     * run's summary; MPI's default would abort this rank at once. */
+    MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
     if (c->neps == c->epcap) {
         c->epcap = c->epcap ? c->epcap * 2 : 4;
         c->eps = pd__xrealloc(c->eps, sizeof(*c->eps) * (size_t)c->epcap);
@@ -69,6 +73,15 @@ const char *comm_strerror(int err, char *buf, size_t n)
     return buf;
 }
 
+/* An MPI call failed (a peer died): say so once, at debug level after
+ * that; the heartbeat decides what it means for the run. */
+static void comm_error(struct comm *c, const char *what, int peer)
+{
+    log_msg(c->errors++ ? PD_DEBUG : PD_WARNING, "pdask-mpi", "rank %d: %s "
+            "failed (peer rank %d): a rank may have died", c->rank, what,
+            peer);
+}
+
 void comm_send(struct comm *c, struct peer to, int tag, struct buf *b)
 {
     assert(b->len <= INT_MAX && to.ep >= 0 && to.ep < c->neps);
@@ -79,8 +92,12 @@ void comm_send(struct comm *c, struct peer to, int tag, struct buf *b)
         c->sendlen = pd__xrealloc(c->sendlen,
                                   sizeof(*c->sendlen) * c->sendcap);
     }
-    MPI_Isend(b->data, (int)b->len, MPI_BYTE, to.rank, tag, c->eps[to.ep],
-              &c->reqs[c->nsend]);
+    if (MPI_Isend(b->data, (int)b->len, MPI_BYTE, to.rank, tag,
+                  c->eps[to.ep], &c->reqs[c->nsend]) != MPI_SUCCESS) {
+        comm_error(c, "MPI_Isend", to.rank);
+        buf_free(b);
+        return;
+    }
     c->sendlen[c->nsend] = b->len;
     c->sendbytes += b->len;
     c->bufs[c->nsend++] = b->data;
@@ -114,7 +131,8 @@ bool comm_progress(struct comm *c)
 
     for (int i = 0; i < c->nsend; i++) {
         int flag = 0;
-        MPI_Test(&c->reqs[i], &flag, MPI_STATUS_IGNORE);
+        if (MPI_Test(&c->reqs[i], &flag, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            flag = 1; /* failed: the peer is gone; drop the send */
         if (flag) {
             free(c->bufs[i]);
             c->sendbytes -= c->sendlen[i];
@@ -139,14 +157,22 @@ bool comm_recv(struct comm *c, struct peer *from, int *tag, uint8_t **data,
     /* Matched probes: the message probed is the one received. */
     for (int i = 0; i < c->neps; i++) {
         int ep = (c->next_ep + i) % c->neps;
-        MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, c->eps[ep], &flag, &msg,
-                    &st);
+        if (MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, c->eps[ep], &flag,
+                        &msg, &st) != MPI_SUCCESS) {
+            comm_error(c, "MPI_Improbe", -1);
+            flag = 0;
+        }
         if (!flag)
             continue;
         c->next_ep = (ep + 1) % c->neps;
         MPI_Get_count(&st, MPI_BYTE, &count);
         *data = pd__xmalloc(count > 0 ? (size_t)count : 1);
-        MPI_Mrecv(*data, count, MPI_BYTE, &msg, MPI_STATUS_IGNORE);
+        if (MPI_Mrecv(*data, count, MPI_BYTE, &msg, MPI_STATUS_IGNORE) !=
+            MPI_SUCCESS) {
+            comm_error(c, "MPI_Mrecv", st.MPI_SOURCE);
+            free(*data);
+            continue;
+        }
         from->ep = ep;
         from->rank = st.MPI_SOURCE;
         *tag = st.MPI_TAG;

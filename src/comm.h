@@ -26,6 +26,7 @@ struct comm {
     int neps, epcap;
     int rank;                 /* this process's rank on endpoint 0 */
     int next_ep;              /* endpoint probed first next time */
+    int errors;               /* failed MPI calls so far */
     MPI_Request *reqs;        /* sends in flight */
     uint8_t **bufs;           /* their buffers, freed when they complete */
     int nsend, sendcap;

@@ -73,12 +73,20 @@ void flow_init(struct pd_flow *f, uint32_t run, const struct module *mod,
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cv, NULL);
     store_init(&f->names, true);
+    f->profiles = pd__xcalloc(PROFILE_MAX, sizeof(*f->profiles));
+    atomic_store(&f->nprofiles, 1);
 }
 
 void flow_destroy(struct pd_flow *f)
 {
     graph_destroy(&f->g);
     store_destroy(&f->names);
+    for (int i = 1; i < atomic_load(&f->nprofiles); i++) {
+        free(f->profiles[i]->workers);
+        free(f->profiles[i]);
+    }
+    free(f->profiles);
+    free(f->anns);
     free(f->reqs);
     pthread_mutex_destroy(&f->mu);
     pthread_cond_destroy(&f->cv);
@@ -263,6 +271,151 @@ static bool pack_args(struct pd_flow *f, struct pd_future *t, int nargs,
     return ok;
 }
 
+/* ---- annotations ---- */
+
+PD_API void pd_annotate_push(pd_flow *f, const struct pd_annotations *a)
+{
+    struct pd_annotations in = { 0 }, *top;
+
+    if (!(f = check_flow(f, "pd_annotate_push")))
+        return;
+    if (f->nanns == f->anncap) {
+        f->anncap = f->anncap ? f->anncap * 2 : 8;
+        f->anns = pd__xrealloc(f->anns, sizeof(*f->anns) * f->anncap);
+    }
+    top = &f->anns[f->nanns];
+    *top = f->nanns ? f->anns[f->nanns - 1] : in;
+    if (!a)
+        a = &in;
+    /* Set fields win; unset ones keep the outer value. */
+    if (a->priority)
+        top->priority = a->priority;
+    if (a->retries)
+        top->retries = a->retries;
+    if (a->isolation)
+        top->isolation = a->isolation;
+    if (a->workers) {
+        top->workers = a->workers;
+        top->allow_other_workers = a->allow_other_workers;
+    }
+    f->nanns++;
+}
+
+PD_API void pd_annotate_pop(pd_flow *f)
+{
+    if (!(f = check_flow(f, "pd_annotate_pop")))
+        return;
+    if (f->nanns == 0) {
+        log_msg(PD_WARNING, f->name, "pd_annotate_pop() without a "
+                "pd_annotate_push(): ignored");
+        return;
+    }
+    f->nanns--;
+}
+
+/* Parse a worker list "1,3,5-7" into ranks; a message in err when bad. */
+static int parse_workers(const char *s, int **out, int *n, char *err,
+                         size_t errlen)
+{
+    const char *p = s;
+    int cap = 0;
+
+    *out = NULL;
+    *n = 0;
+    while (*p) {
+        char *end;
+        long lo = strtol(p, &end, 10), hi;
+        if (end == p || lo < 1 || lo > 1 << 20)
+            goto bad;
+        hi = lo;
+        if (*end == '-') {
+            p = end + 1;
+            hi = strtol(p, &end, 10);
+            if (end == p || hi < lo || hi > 1 << 20)
+                goto bad;
+        }
+        for (long r = lo; r <= hi; r++) {
+            if (*n == cap) {
+                cap = cap ? cap * 2 : 4;
+                *out = pd__xrealloc(*out, sizeof(**out) * (size_t)cap);
+            }
+            (*out)[(*n)++] = (int)r;
+        }
+        if (*end == ',' && end[1])
+            end++;
+        else if (*end)
+            goto bad;
+        p = end;
+    }
+    if (*n)
+        return 0;
+bad:
+    free(*out);
+    *out = NULL;
+    *n = 0;
+    snprintf(err, errlen, "workers = \"%s\": write worker ranks (1 and "
+             "up) like \"1,3\" or \"2-4\"", s);
+    return PD_EINVAL;
+}
+
+static bool profile_equal(const struct profile *a, const struct profile *b)
+{
+    return a->retries == b->retries && a->isolation == b->isolation &&
+           a->allow_other == b->allow_other && a->nworkers == b->nworkers &&
+           (!a->nworkers || memcmp(a->workers, b->workers,
+                                   sizeof(int) * (size_t)a->nworkers) == 0);
+}
+
+/* The profile of a run of def under the annotations in force, and its
+ * priority: 0 (no profile) or an id; -1 with a message in err. */
+static int run_profile(struct pd_flow *f, const struct pd_task_def *def,
+                       int32_t *priority, char *err, size_t errlen)
+{
+    const struct pd_annotations *a = f->nanns ? &f->anns[f->nanns - 1]
+                                              : NULL;
+    struct profile p = { .retries = -1 };
+    const char *iso = a && a->isolation ? a->isolation : NULL;
+    const char *workers = a && a->workers ? a->workers : def->workers;
+    int n;
+
+    *priority = a && a->priority ? a->priority : def->priority;
+    if (a && a->retries)
+        p.retries = a->retries < 0 ? 0 : a->retries;
+    if (iso && strcmp(iso, "thread") && strcmp(iso, "process")) {
+        snprintf(err, errlen, "isolation = \"%s\": write \"thread\" or "
+                 "\"process\"", iso);
+        return -1;
+    }
+    if (iso)
+        p.isolation = strcmp(iso, "process") == 0 ? PROFILE_ISO_PROCESS
+                                                  : PROFILE_ISO_THREAD;
+    if (workers) {
+        if (parse_workers(workers, &p.workers, &p.nworkers, err,
+                          errlen) != 0)
+            return -1;
+        p.allow_other = a && a->workers ? a->allow_other_workers
+                                        : def->allow_other_workers;
+    }
+    if (p.retries < 0 && !p.isolation && !p.nworkers)
+        return 0;
+    n = atomic_load(&f->nprofiles);
+    for (int i = 1; i < n; i++) {
+        if (profile_equal(f->profiles[i], &p)) {
+            free(p.workers);
+            return i;
+        }
+    }
+    if (n == PROFILE_MAX) {
+        free(p.workers);
+        snprintf(err, errlen, "more than %d different annotations in one "
+                 "flow run", PROFILE_MAX - 1);
+        return -1;
+    }
+    f->profiles[n] = pd__xmemdup(&p, sizeof(p));
+    atomic_store(&f->nprofiles, n + 1);
+    return n;
+}
+
 /* What pd_submit gives when it has no flow to make a future in: Failed,
  * with the reason. */
 static struct pd_future invalid_future = {
@@ -311,6 +464,15 @@ PD_API pd_future *pd_submitv(pd_flow *f, pd_task_fn *fn, int nargs,
                      "%s", nargs, args ? "given" : "NULL");
         t->flags |= RUN_BAD;
         t->message = pd__xstrdup(err);
+    } else {
+        int p = run_profile(f, f->mod->tasks[def], &t->priority, err,
+                            sizeof(err));
+        if (p < 0) {
+            t->flags |= RUN_BAD;
+            t->message = pd__xstrdup(err);
+        } else {
+            t->profile = (uint16_t)p;
+        }
     }
     if (t->flags & RUN_BAD)
         log_msg(PD_ERROR, graph_run_name(&f->g, t, name, sizeof(name)),
@@ -444,6 +606,12 @@ void *flow_thread_main(void *arg)
     f->params->st->on_error = on_param_error;
     pthread_cleanup_push(flow_finish, f);
     f->flow_rc = f->def->fn(f, f->params);
+    if (f->nanns)
+        log_msg(PD_WARNING, f->name, "%d annotation%s still in force when "
+                "the flow function returned (a return or goto out of a "
+                "PD_ANNOTATE block?): dropped", f->nanns,
+                f->nanns == 1 ? " was" : "s were");
+    f->nanns = 0;
     pthread_cleanup_pop(1);
     return NULL;
 }

@@ -41,6 +41,19 @@ enum wait_kind { WAIT_FINAL, WAIT_FETCH, WAIT_ALL };
 
 #define PD_FLOW_MAGIC 0x70644666u /* "pdFf" */
 
+/* What annotations and task defaults ask of a run, beside its priority:
+ * made by the flow thread, never changed after, read by the scheduler
+ * once a run that names it is published. */
+struct profile {
+    int retries;            /* -1: the task's own */
+    uint8_t isolation;      /* PROFILE_ISO_* */
+    bool allow_other;       /* workers is a preference */
+    int nworkers;           /* ranks that may run it; 0: any */
+    int *workers;
+};
+enum { PROFILE_ISO_TASK, PROFILE_ISO_THREAD, PROFILE_ISO_PROCESS };
+#define PROFILE_MAX 4096    /* distinct profiles a flow run may use */
+
 /* One flow run: created by the runner, owned by it, handed to the flow
  * function. Everything the run's API calls need hangs off it. */
 struct pd_flow {
@@ -65,6 +78,11 @@ struct pd_flow {
     int flow_rc;                /* what it returned */
     bool usage_error;           /* stopped by a bad parameter */
     uint64_t nsubmitted;        /* flow thread only */
+    struct pd_annotations *anns; /* flow thread only: the annotation in
+                                   force at each nesting level, merged */
+    int nanns, anncap;
+    struct profile **profiles;  /* PROFILE_MAX slots; [0] unused */
+    _Atomic int nprofiles;
     struct store names;         /* flow thread only: run id -> the name
                                    pd_future_name gave, kept for the flow */
 };
@@ -84,6 +102,13 @@ size_t flow_take_reqs(struct pd_flow *f, struct req **out);
 
 /* Scheduler: wake the flow thread if what it waits for has happened. */
 void flow_notify(struct pd_flow *f);
+
+/* The profile of run t, or NULL for plain runs. */
+static inline const struct profile *flow_profile(const struct pd_flow *f,
+                                                 const struct pd_future *t)
+{
+    return t->profile ? f->profiles[t->profile] : NULL;
+}
 
 /* The flow run a live future belongs to, or NULL. */
 struct pd_flow *flow_of(const struct pd_future *t);

@@ -52,6 +52,7 @@ struct pd_future {
     uint8_t fflags;           /* FLOW_* */
     uint8_t attempts;         /* tries the worker made */
     _Atomic uint8_t fetch;    /* enum fetch_state (flow.h) for pd_result */
+    uint16_t profile;         /* annotations (flow.h), 0 for none */
     int32_t worker;           /* worker running it or holding its result */
     uint32_t npending;        /* upstream runs not dispatched yet */
     uint32_t refs;            /* flow hold + unended dependents: the worker

@@ -212,8 +212,10 @@ uint32_t proto_get_count(struct rd *r)
 
 void proto_put_task(struct buf *b, const struct proto_task *t)
 {
-    buf_reserve(b, 32 + t->argslen);
+    buf_reserve(b, 40 + t->argslen);
     buf_u32(b, t->run);
+    buf_u32(b, (uint32_t)t->priority);
+    buf_u32(b, (uint32_t)t->retries);
     buf_u64(b, t->id);
     buf_u32(b, t->def);
     buf_u32(b, t->seq);
@@ -226,6 +228,8 @@ void proto_put_task(struct buf *b, const struct proto_task *t)
 int proto_get_task(struct rd *r, struct proto_task *t)
 {
     t->run = rd_u32(r);
+    t->priority = (int32_t)rd_u32(r);
+    t->retries = (int32_t)rd_u32(r);
     t->id = rd_u64(r);
     t->def = rd_u32(r);
     t->seq = rd_u32(r);

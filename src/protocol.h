@@ -88,13 +88,21 @@ void proto_put_ref(struct buf *b, const struct proto_ref *ref);
 /* Like proto_get_value, with the whole reference when it is a WIRE_REF. */
 int proto_get_value_ref(struct rd *r, pd_value *v, struct proto_ref *ref);
 
+/* proto_task flags */
+enum {
+    TASK_THREAD = 1 << 0,   /* run on a thread whatever the task says */
+    TASK_PROCESS = 1 << 1,  /* run in a helper process */
+};
+
 /* One task run in TAG_TASKS: header, then nargs packed values. */
 struct proto_task {
     uint32_t run;       /* the flow run it belongs to */
+    int32_t priority;   /* higher first in the worker's queue */
+    int32_t retries;    /* -1: the task's own */
     uint64_t id;
     uint32_t def;       /* index in the task table agreed at start-up */
     uint32_t seq;       /* run number of this task: shout-<seq> */
-    uint32_t flags;     /* none defined yet */
+    uint32_t flags;     /* TASK_* */
     uint32_t nargs;
     uint32_t argslen;
     const uint8_t *args; /* borrowed from the message */

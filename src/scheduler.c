@@ -52,6 +52,8 @@ struct sched {
     int lost;             /* the worker lost, or -1 */
     struct pick_input *in;
     size_t incap;
+    struct pd_future **deferred; /* ready runs whose workers were full */
+    size_t ndeferred, deferredcap;
     double t0;
 };
 
@@ -260,6 +262,10 @@ static void describe(struct sched *s, const struct pd_future *t,
         s->in[n].bytes = done ? u->size : 0;
         n++;
     }
+    const struct profile *pr = flow_profile(s->f, t);
+    pk->only = pr ? pr->workers : NULL;
+    pk->nonly = pr ? pr->nworkers : 0;
+    pk->allow_other = pr && pr->allow_other;
     pk->run_s = s->avg_s[t->def];
     pk->prefetch = s->prefetch;
     pk->in = s->in;
@@ -273,7 +279,9 @@ static void describe(struct sched *s, const struct pd_future *t,
  * them. -1 when an input is gone (t has failed). */
 static int encode(struct sched *s, struct pd_future *t, int w)
 {
-    struct proto_task pt = { s->f->run, t->id, t->def, t->seq, 0,
+    const struct profile *pr = flow_profile(s->f, t);
+    struct proto_task pt = { s->f->run, t->priority, pr ? pr->retries : -1,
+                             t->id, t->def, t->seq, 0,
                              t->nargs, t->argslen, t->args };
     struct buf a = { 0 };
     struct rd r;
@@ -281,6 +289,9 @@ static int encode(struct sched *s, struct pd_future *t, int w)
     uint64_t id = 0;
     int32_t unused;
 
+    if (pr && pr->isolation)
+        pt.flags = pr->isolation == PROFILE_ISO_PROCESS ? TASK_PROCESS
+                                                         : TASK_THREAD;
     if (t->flags & RUN_HAS_DEPS) {
         r = rd_init(t->args, t->argslen);
         for (uint32_t i = 0; i < t->nargs; i++) {
@@ -335,8 +346,28 @@ static int dispatch(struct sched *s)
             continue;
         }
         describe(s, t, &pk);
-        if ((w = wtable_pick(&s->wt, &pk)) < 0)
-            break;
+        if (pk.nonly && !pk.allow_other && !wtable_any(&s->wt, &pk)) {
+            char msg[256];
+            graph_pop(s->g);
+            snprintf(msg, sizeof(msg), "workers: none of the worker ranks "
+                     "it may run on is in this cluster (workers are ranks "
+                     "1 to %d)", s->wt.n);
+            graph_fail(s->g, t, msg);
+            continue;
+        }
+        if ((w = wtable_pick(&s->wt, &pk)) < 0) {
+            if (!pk.nonly)
+                break; /* every worker is full */
+            /* Its workers are full, others may not be: look past it. */
+            graph_pop(s->g);
+            if (s->ndeferred == s->deferredcap) {
+                s->deferredcap = s->deferredcap ? s->deferredcap * 2 : 16;
+                s->deferred = pd__xrealloc(s->deferred, s->deferredcap *
+                                                        sizeof(*s->deferred));
+            }
+            s->deferred[s->ndeferred++] = t;
+            continue;
+        }
         graph_pop(s->g);
         if (encode(s, t, w) != 0)
             continue;
@@ -353,6 +384,9 @@ static int dispatch(struct sched *s)
                     s->wt.w[w].rank);
         sent++;
     }
+    for (size_t i = 0; i < s->ndeferred; i++)
+        ready_push(&s->g->ready, s->deferred[i]);
+    s->ndeferred = 0;
     for (w = 0; w < s->wt.n; w++) {
         send_tasks(s, w);
         comm_send_batch(s->c, peer_of(s, w), TAG_FETCH, &s->fetch[w]);
@@ -521,6 +555,8 @@ static void loop(struct sched *s)
         /* Read flow_done first: once it is set, every request and report
          * the flow depends on has been handled by the rounds before. */
         bool done = atomic_load(&f->flow_done) && s->fetches == 0;
+        if (interrupted) /* before any MPI call: peers may be dying */
+            stop_interrupted(s);
         int busy = take_requests(s);
         busy += poll_messages(s);
         busy += dispatch(s);
@@ -619,6 +655,7 @@ static void sched_destroy(struct sched *s)
     free(s->fetch);
     free(s->avg_s);
     free(s->in);
+    free(s->deferred);
     wtable_destroy(&s->wt);
 }
 

@@ -75,6 +75,9 @@ struct parked {
 
 struct wtask {
     struct wtask *next;
+    int32_t priority;       /* higher first in the ready queue */
+    int32_t retries;        /* -1: the task's own */
+    uint32_t flags;         /* TASK_* */
     uint32_t run;
     uint64_t id;
     uint32_t def;           /* local task index */
@@ -165,11 +168,20 @@ static bool queue_push(struct queue *q, struct wtask *head,
 
     pthread_mutex_lock(&q->mu);
     was_empty = q->head == NULL;
-    if (q->tail)
+    if (head == tail && q->tail && head->priority > q->tail->priority) {
+        /* Before the first run of lower priority: ties keep their order. */
+        struct wtask **p = &q->head;
+        while ((*p)->priority >= head->priority)
+            p = &(*p)->next;
+        head->next = *p;
+        *p = head;
+    } else if (q->tail) {
         q->tail->next = head;
-    else
+        q->tail = tail;
+    } else {
         q->head = head;
-    q->tail = tail;
+        q->tail = tail;
+    }
     atomic_fetch_add_explicit(&q->pushes, 1, memory_order_relaxed);
     if (q->sleepers)
         n > 1 ? pthread_cond_broadcast(&q->cv) : pthread_cond_signal(&q->cv);
@@ -339,9 +351,13 @@ static void warn_overruns(struct worker *wk)
 /* Where runs of def go on this thread: a helper process when the task or
  * the cluster asks for isolation, else this thread. */
 static struct executor *executor_for(struct worker *wk,
-                                     const struct pd_task_def *def)
+                                     const struct pd_task_def *def,
+                                     uint32_t flags)
 {
-    const char *iso = def->isolation ? def->isolation : wk->o->isolation;
+    const char *iso = flags & TASK_PROCESS  ? "process"
+                      : flags & TASK_THREAD ? "thread"
+                      : def->isolation      ? def->isolation
+                                            : wk->o->isolation;
 
     if (!iso || strcmp(iso, "process") != 0)
         return exec_thread();
@@ -357,7 +373,8 @@ static struct executor *executor_for(struct worker *wk,
 static void run_task(struct worker *wk, struct wtask *t)
 {
     const struct pd_task_def *def = wk->o->mod->tasks[t->def];
-    struct executor *ex = executor_for(wk, def);
+    struct executor *ex = executor_for(wk, def, t->flags);
+    int retries = t->retries >= 0 ? t->retries : def->retries;
     char name[128];
     struct exec_req req = { .run = {
         .def = def, .name = name, .rank = wk->c->rank, .args = t->args,
@@ -371,12 +388,11 @@ static void run_task(struct worker *wk, struct wtask *t)
     if (def->timeout_s > 0 && ex == exec_thread())
         overrun_set(wk, name, def->timeout_s);
     for (req.run.attempt = 1;; req.run.attempt++) {
-        if (exec_attempt(ex, &req, &out) == 0 ||
-            req.run.attempt > def->retries)
+        if (exec_attempt(ex, &req, &out) == 0 || req.run.attempt > retries)
             break;
         log_msg(PD_WARNING, name, "attempt %d failed: %s; retry %d/%d "
                 "in %g s", req.run.attempt, out.message, req.run.attempt,
-                def->retries, def->retry_delay_s);
+                retries, def->retry_delay_s);
         pd__sleep(def->retry_delay_s);
     }
     t->state = (uint8_t)out.state;
@@ -676,6 +692,9 @@ static void on_tasks(struct worker *wk, uint8_t *data, size_t len)
         struct wtask *t = pd__xcalloc(1, sizeof(*t) +
                                              pt.nargs * sizeof(pd_value));
         t->run = pt.run;
+        t->priority = pt.priority;
+        t->retries = pt.retries;
+        t->flags = pt.flags;
         t->id = pt.id;
         t->def = (uint32_t)wk->o->def_of[pt.def];
         t->seq = pt.seq;

@@ -163,7 +163,24 @@ static bool better(const struct wtable *wt, int c, double cs, int b,
     return (long)wc->inflight * wb->threads < (long)wb->inflight * wc->threads;
 }
 
-int wtable_pick(struct wtable *wt, const struct pick *p)
+/* Whether worker w's rank is in p->only (or there is no such list). */
+static bool allowed(const struct wentry *w, const struct pick *p)
+{
+    for (int i = 0; i < p->nonly; i++)
+        if (p->only[i] == w->rank)
+            return true;
+    return p->nonly == 0;
+}
+
+bool wtable_any(const struct wtable *wt, const struct pick *p)
+{
+    for (int i = 0; i < wt->n; i++)
+        if (wt->w[i].state == W_ACTIVE && allowed(&wt->w[i], p))
+            return true;
+    return false;
+}
+
+static int pick(struct wtable *wt, const struct pick *p, bool restrict_)
 {
     double run_s = p->run_s > 0 ? p->run_s : UNKNOWN_RUN_S;
     double best_s = 0;
@@ -174,7 +191,8 @@ int wtable_pick(struct wtable *wt, const struct pick *p)
         const struct wentry *w = &wt->w[id];
         double s;
 
-        if (w->state != W_ACTIVE || w->inflight >= wtable_window(w, p))
+        if (w->state != W_ACTIVE || w->inflight >= wtable_window(w, p) ||
+            (restrict_ && !allowed(w, p)))
             continue;
         s = start_s(wt, id, p, run_s);
         if (best < 0 || better(wt, id, s, best, best_s, h, run_s)) {
@@ -185,4 +203,13 @@ int wtable_pick(struct wtable *wt, const struct pick *p)
     if (best >= 0)
         wt->cursor = (best + 1) % n;
     return best;
+}
+
+int wtable_pick(struct wtable *wt, const struct pick *p)
+{
+    int w = pick(wt, p, p->nonly > 0);
+
+    if (w < 0 && p->nonly > 0 && p->allow_other)
+        w = pick(wt, p, false);
+    return w;
 }

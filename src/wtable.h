@@ -72,7 +72,13 @@ struct pick {
     int nin;
     double move_s;     /* latency of moving a result between workers */
     double move_bps;   /* and its bandwidth, bytes per second */
+    const int *only;   /* ranks it may run on (nonly of them), or NULL */
+    int nonly;
+    bool allow_other;  /* only is a preference: others when they are full */
 };
+
+/* True when an active worker is one the run may go to (p->only). */
+bool wtable_any(const struct wtable *wt, const struct pick *p);
 
 /* Runs worker w may have in flight for runs of this kind: its threads,
  * plus short runs queued ahead so it never idles between reports. */
@@ -81,7 +87,8 @@ int wtable_window(const struct wentry *w, const struct pick *p);
 /* The active worker where the run can start soonest: each worker's queue
  * drains at its threads' pace, an input that is not there yet must first
  * be made and then moved. Among equals, the one holding the inputs, then
- * round robin. -1 when every active worker's window is full. */
+ * round robin. Only the ranks in p->only when given (those first, then
+ * any, with allow_other). -1 when every eligible window is full. */
 int wtable_pick(struct wtable *wt, const struct pick *p);
 
 #endif

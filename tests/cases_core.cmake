@@ -68,3 +68,16 @@ pd_expect(mpi.notready_count LABEL mpi NP 3 RC 1 ARGS ${F}/chainfail.so n=2000
         "chainfail [|] 1989 more task runs ended NotReady [(]each is logged at --log-level debug[)]"
         "Finished in state Failed: 0 of 2000 task runs completed, 2000 did not"
   NOMATCH "link-11 [|] Finished in state NotReady")
+
+# --- annotations: priority, nesting, workers, retries, isolation ---
+pd_expect(mpi.annotate LABEL mpi NP 4 RC 1 ARGS -t 1 ${F}/annotate.so
+  HAS "annotate checks passed"
+      "cannot submit: workers = \"two\": write worker ranks (1 and up) like \"1,3\" or \"2-4\""
+      "Finished in state Failed('workers: none of the worker ranks it may run on is in this cluster (workers are ranks 1 to 3)')"
+      "fails-0 | attempt 2 failed: attempt 2 fails; retry 2/2 in 0 s"
+      "Finished in state Crashed('crashed: killed by signal 11 (SIGSEGV)')"
+      "annotate | 1 annotation was still in force when the flow function returned"
+  HASNOT "MISMATCH")
+pd_expect(example.priority LABEL example NP 2 ARGS -t 1 ${EX}/priority.so
+  MATCH "show 2\nshow 1\n"
+  HAS "Finished in state Completed: 3 of 3 task runs completed")

@@ -88,7 +88,8 @@ static void messages(void)
 {
     struct buf b = { 0 }, args = { 0 };
     pd_value a = pd_int(7);
-    struct proto_task t = { 7, 5, 2, 3, 0, 1, 0, NULL }, t2;
+    struct proto_task t = { 7, -4, 2, 5, 2, 3, TASK_PROCESS, 1, 0, NULL },
+                      t2;
     struct proto_done d = { .run = 7, .id = 9, .state = PD_FAILED, .attempts = 3,
                             .runtime_us = 1500, .message = "boom" }, d2;
     uint8_t inl[9] = { PD_INT, 1, 0, 0, 0, 0, 0, 0, 0 };
@@ -113,10 +114,12 @@ static void messages(void)
     CHECK_EQ(proto_get_count(&r), 4);
     CHECK_EQ(proto_get_task(&r, &t2), 0);
     CHECK_EQ(t2.run, 7);
+    CHECK_EQ(t2.priority, -4);
+    CHECK_EQ(t2.retries, 2);
     CHECK_EQ(t2.id, 5);
     CHECK_EQ(t2.def, 2);
     CHECK_EQ(t2.seq, 3);
-    CHECK_EQ(t2.flags, 0);
+    CHECK_EQ(t2.flags, TASK_PROCESS);
     CHECK_EQ(t2.nargs, 1);
     CHECK_EQ(t2.argslen, 9);
     CHECK(memcmp(t2.args, args.data, 9) == 0);
