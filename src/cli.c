@@ -51,11 +51,15 @@ const char cli_usage[] =
     "  --timeout SECONDS           start-up timeout (client_kwargs), more\n"
     "                              than 0 and at most 1000000\n"
     "  --log-level LEVEL           debug, info, warning or error\n"
+    "  --status FILE               a line per finished task run, as it goes\n"
+    "                              (tab-separated; tail -f it)\n"
+    "  --trace FILE                a Chrome trace (Perfetto, chrome://tracing)\n"
     "  --address URL               an existing cluster (not available yet)\n"
     "  --set SECTION.KEY=VALUE     any INI setting\n"
     "\n"
     "exit codes: 0 the flow and all its task runs completed, 1 something\n"
-    "failed, 2 usage, configuration or load error.\n";
+    "failed, 2 usage, configuration or load error, 3 a worker was lost,\n"
+    "128 + signal when SIGINT or SIGTERM stopped the run.\n";
 
 /* getopt_long values of the options that are not a letter. */
 enum { OPT_VERSION = 256, OPT_FLOW, OPT_SET, OPT_SETTING };
@@ -78,6 +82,8 @@ static const struct {
     { "--adapt-max", 0, "adapt_kwargs", "maximum" },
     { "--timeout", 0, "client_kwargs", "timeout" },
     { "--log-level", 0, "logging", "level" },
+    { "--status", 0, "client_kwargs", "status_path" },
+    { "--trace", 0, "client_kwargs", "trace_path" },
 };
 
 /* "+": stop at the first word that is not an option (FLOW.so);

@@ -242,11 +242,14 @@ int proto_get_task(struct rd *r, struct proto_task *t)
 
 void proto_put_done(struct buf *b, const struct proto_done *d)
 {
-    buf_reserve(b, 36 + PROTO_INLINE_MAX);
+    buf_reserve(b, 56 + PROTO_INLINE_MAX);
     buf_u32(b, d->run);
     buf_u64(b, d->id);
     buf_u8(b, d->state);
     buf_u8(b, d->attempts);
+    buf_u32(b, d->thread);
+    buf_u64(b, d->start_us);
+    buf_u64(b, d->end_us);
     buf_u32(b, d->runtime_us);
     buf_u64(b, d->size);
     if (d->state == PD_COMPLETED && d->size <= PROTO_INLINE_MAX)
@@ -261,6 +264,9 @@ int proto_get_done(struct rd *r, struct proto_done *d)
     d->id = rd_u64(r);
     d->state = rd_u8(r);
     d->attempts = rd_u8(r);
+    d->thread = (uint16_t)rd_u32(r);
+    d->start_us = rd_u64(r);
+    d->end_us = rd_u64(r);
     d->runtime_us = rd_u32(r);
     d->size = rd_u64(r);
     d->inline_v = NULL;

@@ -117,6 +117,9 @@ struct proto_done {
     uint64_t id;
     uint8_t state;        /* enum pd_state */
     uint8_t attempts;
+    uint16_t thread;      /* the executor that ran it */
+    uint64_t start_us;    /* wall clock (µs since the epoch) at its start */
+    uint64_t end_us;      /* and at its end (all attempts) */
     uint32_t runtime_us;
     uint64_t size;        /* packed size of the result */
     const void *inline_v; /* the packed result when size <= PROTO_INLINE_MAX */

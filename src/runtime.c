@@ -21,6 +21,7 @@
 #include "loader.h"
 #include "log.h"
 #include "params.h"
+#include "report.h"
 #include "pdask_cluster.h"
 #include "scheduler.h"
 #include "topology.h"
@@ -284,6 +285,7 @@ struct run {
     struct world w;
     struct config cfg;
     struct pd_params params;
+    struct report rep;           /* rank 0: status file and trace */
     struct module *mod;
     const struct pd_flow_def *def;
     int *def_of, ndefs;          /* rank 0's task index -> local index */
@@ -314,6 +316,13 @@ static bool start(struct run *r, char **argv)
     MPI_Comm_size(r->w.comm, &r->w.size);
 
     e = resolve(o, &r->cfg, &r->params, &r->mod, &r->def, err, sizeof(err));
+    r->rep.status_fd = -1;
+    /* Before the others agree to start: a path that cannot be written
+     * stops every rank with exit 2. */
+    if (!e && !info && r->w.rank == 0 &&
+        report_open(&r->rep, r->cfg.status_path, r->cfg.trace_path, err,
+                    sizeof(err)) != 0)
+        e = err;
     watchdog_start(&wd, &r->cfg, r->w.rank, o->path);
     if (!e && provided < MPI_THREAD_FUNNELED)
         e = "this MPI library does not support MPI_THREAD_FUNNELED";
@@ -395,7 +404,7 @@ static int run_flow(struct run *r)
         struct pd_flow *f = pd__xmalloc(sizeof(*f));
         struct sched_opts so = { r->threads, r->w.size,
                                  (int)r->cfg.prefetch, r->cfg.heartbeat_s,
-                                 false };
+                                 &r->rep, false };
         int from = 0;
         const char *key;
 
@@ -411,6 +420,7 @@ static int run_flow(struct run *r)
                     "flow never read it: check its spelling", key);
         flow_destroy(f);
         free(f);
+        report_close(&r->rep);
         if (so.lost) {
             /* The lost rank may never exit: end the whole job. */
             fflush(NULL);

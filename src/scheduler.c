@@ -18,6 +18,7 @@
 #include "loader.h"
 #include "log.h"
 #include "protocol.h"
+#include "report.h"
 #include "util.h"
 #include "wtable.h"
 
@@ -34,6 +35,7 @@
 
 struct sched {
     struct comm *c;
+    struct report *rep;   /* status file and trace, or NULL */
     struct pd_flow *f;
     struct graph *g;
     struct wtable wt;
@@ -92,6 +94,10 @@ static void log_bad(struct sched *s)
         if (log_enabled(lv))
             log_msg(lv, run_name(s, t), "Finished in state %s('%s')",
                     pd_state_name(st), t->message ? t->message : "");
+        /* Runs that never ran to a report: their status line is here. */
+        if (s->rep && !t->attempts)
+            report_run(s->rep, run_name(s, t), pd_state_name(st), -1, 0, 0,
+                       0, 0, t->message);
     }
 }
 
@@ -139,7 +145,11 @@ static void on_done(struct sched *s, int w, struct rd *r)
         if (graph_state_final(atomic_load(&t->state)))
             continue;
         t->size = d.size;
-        t->attempts = d.attempts;
+        t->attempts = d.attempts ? d.attempts : 1;
+        if (s->rep)
+            report_run(s->rep, run_name(s, t), pd_state_name(d.state),
+                       s->wt.w[w].rank, d.thread, d.start_us, d.end_us,
+                       d.attempts, d.message);
         if (log_enabled(PD_DEBUG) && d.state == PD_COMPLETED)
             log_msg(PD_DEBUG, run_name(s, t), "Finished in state Completed() "
                     "on rank %d in %.6f s", s->wt.w[w].rank, took);
@@ -525,6 +535,8 @@ static void stop_interrupted(struct sched *s)
             "%.3f s; exit code %d", g->ncompleted, atomic_load(&g->nruns),
             atomic_load(&g->nruns) - g->ncompleted, pd__now() - s->t0,
             128 + sig);
+    if (s->rep)
+        report_close(s->rep);
     fflush(NULL);
     _exit(128 + sig);
 }
@@ -625,6 +637,7 @@ static void sched_init(struct sched *s, struct comm *c, struct pd_flow *f,
     s->f = f;
     s->g = &f->g;
     s->prefetch = o->prefetch;
+    s->rep = o->report;
     s->heartbeat_s = o->heartbeat_s > 0 ? o->heartbeat_s : 1e9;
     s->lost = -1;
     wtable_init(&s->wt);

@@ -26,6 +26,7 @@
 #include "loader.h"
 #include "log.h"
 #include "protocol.h"
+#include "report.h"
 #include "store.h"
 #include "exec.h"
 #include "pexec.h"
@@ -88,6 +89,8 @@ struct wtask {
     uint32_t slot;          /* in the fetch table while fetching, + 1 */
     uint8_t state;          /* outcome */
     uint8_t attempts;
+    uint16_t thread;        /* executor that ran it */
+    uint64_t start_us, end_us; /* wall clock around its attempts */
     uint32_t runtime_us;
     struct buf result;      /* packed result */
     char *message;
@@ -310,8 +313,9 @@ static void catch_crashes(int rank)
 
 /* This executor thread's process executor, made on first use. */
 static __thread struct executor *proc_exec;
-/* This executor thread's overrun slot. */
+/* This executor thread's overrun slot, and its number. */
 static __thread struct overrun *my_overrun;
+static __thread int my_index;
 
 static void overrun_set(struct worker *wk, const char *name, double limit)
 {
@@ -387,6 +391,8 @@ static void run_task(struct worker *wk, struct wtask *t)
     flow_in_task = name;
     if (def->timeout_s > 0 && ex == exec_thread())
         overrun_set(wk, name, def->timeout_s);
+    t->thread = (uint16_t)my_index;
+    t->start_us = report_now_us();
     for (req.run.attempt = 1;; req.run.attempt++) {
         if (exec_attempt(ex, &req, &out) == 0 || req.run.attempt > retries)
             break;
@@ -395,6 +401,7 @@ static void run_task(struct worker *wk, struct wtask *t)
                 retries, def->retry_delay_s);
         pd__sleep(def->retry_delay_s);
     }
+    t->end_us = report_now_us();
     t->state = (uint8_t)out.state;
     t->attempts = (uint8_t)(req.run.attempt > 255 ? 255 : req.run.attempt);
     t->runtime_us = out.runtime_s * 1e6 > UINT32_MAX
@@ -441,6 +448,7 @@ static void *executor_main(void *arg)
     pthread_mutex_lock(&wk->bind_mu);
     int index = wk->next_core++;
     my_overrun = &wk->overruns[index];
+    my_index = index;
     pthread_mutex_unlock(&wk->bind_mu);
     if (wk->o->topo)
         topo_bind_thread(wk->o->topo, wk->o->bind_first + index);
@@ -887,8 +895,9 @@ static int drain_done(struct worker *wk)
         for (; t; t = next) {
             struct proto_done d = {
                 .run = t->run, .id = t->id, .state = t->state,
-                .attempts = t->attempts, .runtime_us = t->runtime_us,
-                .message = t->message,
+                .attempts = t->attempts, .thread = t->thread,
+                .start_us = t->start_us, .end_us = t->end_us,
+                .runtime_us = t->runtime_us, .message = t->message,
             };
             next = t->next;
             settle(wk, t, why, sizeof(why));
