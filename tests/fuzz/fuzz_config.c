@@ -1,0 +1,113 @@
+/* fuzz_config.c - libFuzzer harness of the settings reader (config.c).
+ * The input is the text of an INI file: written to a temporary file and
+ * loaded with config_load_ini() as `pdask-mpi -c FILE` does, then
+ * validated and printed. The same bytes, as one string, also go to
+ * config_parse_resources(). A load either fails with a message naming the
+ * file, or leaves every setting inside its schema (config.h). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "util.h"
+
+#define REQUIRE(cond)                                                        \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            fprintf(stderr, "fuzz_config.c:%d: %s\n", __LINE__, #cond);      \
+            abort();                                                         \
+        }                                                                    \
+    } while (0)
+
+static char path[4096];
+static int fd = -1;
+static FILE *devnull;
+
+static void cleanup(void)
+{
+    if (fd >= 0)
+        unlink(path);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    const char *tmp = getenv("TMPDIR");
+
+    (void)argc;
+    (void)argv;
+    snprintf(path, sizeof(path), "%s/pdask-fuzz-ini-XXXXXX",
+             tmp && *tmp ? tmp : "/tmp");
+    fd = mkstemp(path);
+    devnull = fopen("/dev/null", "w");
+    if (fd < 0 || !devnull) {
+        perror("fuzz_config: temporary file");
+        exit(1);
+    }
+    atexit(cleanup);
+    /* "set again" warnings would flood the output; they are one
+     * log_msg() call, and config_print() escapes every value anyway. */
+    log_set_level(PD_ERROR);
+    return 0;
+}
+
+/* Every setting of a loaded file is inside the bounds config.h states. */
+static void check_schema(const struct config *c)
+{
+    char err[512];
+
+    REQUIRE(c->n_workers >= 0 && c->n_workers <= 4096);
+    REQUIRE(c->threads_per_worker >= 0 && c->threads_per_worker <= 1024);
+    REQUIRE(c->prefetch >= 0 && c->prefetch <= 65536);
+    REQUIRE(c->adapt_minimum >= 0 && c->adapt_minimum <= 4096);
+    REQUIRE(c->adapt_maximum >= 0 && c->adapt_maximum <= 4096);
+    REQUIRE(c->timeout_s > 0 && c->timeout_s <= 1e6);
+    REQUIRE(c->heartbeat_s > 0 && c->heartbeat_s <= 1e6);
+    REQUIRE(strcmp(c->isolation, "thread") == 0 ||
+            strcmp(c->isolation, "process") == 0);
+    REQUIRE(log_parse_level(c->log_level) >= 0);
+    REQUIRE(config_parse_resources(c->resources, err, sizeof(err)) == 0);
+    REQUIRE(c->address && c->cluster_class && c->name);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct config c;
+    char err[1024];
+    char *text;
+    int rc;
+
+    if (ftruncate(fd, 0) != 0 ||
+        pwrite(fd, data, size, 0) != (ssize_t)size) {
+        perror("fuzz_config: write");
+        abort();
+    }
+    config_init(&c);
+    err[0] = '\0';
+    rc = config_load_ini(&c, path, err, sizeof(err));
+    if (rc == 0) {
+        check_schema(&c);
+        config_validate(&c, err, sizeof(err));
+        config_print(&c, devnull);
+    } else {
+        REQUIRE(rc == PD_EINVAL);
+        REQUIRE(memchr(err, '\0', sizeof(err)));
+        REQUIRE(strstr(err, path));
+    }
+    config_free(&c);
+
+    /* As --resources or resources = ... would give it. */
+    text = pd__xmalloc(size + 1);
+    memcpy(text, data, size);
+    text[size] = '\0';
+    err[0] = '\0';
+    rc = config_parse_resources(text, err, sizeof(err));
+    REQUIRE(rc == 0 || (rc == PD_EINVAL && err[0]));
+    free(text);
+    return 0;
+}
