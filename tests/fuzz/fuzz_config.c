@@ -1,9 +1,10 @@
 /* fuzz_config.c - libFuzzer harness of the settings reader (config.c).
- * The input is the text of an INI file: written to a temporary file and
- * loaded with config_load_ini() as `pdask-mpi -c FILE` does, then
- * validated and printed. The same bytes, as one string, also go to
- * config_parse_resources(). A load either fails with a message naming the
- * file, or leaves every setting inside its schema (config.h). */
+ * The input is the text of an INI file: written to an unlinked temporary
+ * file, read as /proc/self/fd/N, and loaded with config_load_ini() as
+ * `pdask-mpi -c FILE` does, then validated and printed. The same bytes,
+ * as one string, also go to config_parse_resources(). A load either fails
+ * with a message naming the file, or leaves every setting inside its
+ * schema (config.h). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,12 +31,6 @@ static FILE *devnull;
  * names the known bug "ini-line" (README.md, known/config/). */
 static bool check_lines = true;
 
-static void cleanup(void)
-{
-    if (fd >= 0)
-        unlink(path);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -53,7 +48,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         perror("fuzz_config: temporary file");
         exit(1);
     }
-    atexit(cleanup);
+    /* libFuzzer ends with _Exit, past any atexit(): unlink the file now
+     * and load it by its descriptor. */
+    unlink(path);
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
     known = getenv("PDASK_FUZZ_KNOWN");
     check_lines = !(known && strstr(known, "ini-line"));
     /* "set again" warnings would flood the output; they are one
