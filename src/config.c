@@ -263,6 +263,7 @@ struct ini_ctx {
     const char *path;
     char err[512];
     int line;             /* the line being parsed, counted by reader() */
+    bool mid;             /* reader() stopped inside a line */
     int first[CFG_COUNT]; /* the line that first set each key, or 0 */
 };
 
@@ -295,8 +296,15 @@ static char *reader(char *str, int num, void *stream)
 {
     struct ini_ctx *x = stream;
     char *r = fgets(str, num, x->f);
-    if (r)
+    size_t len;
+
+    if (!r)
+        return r;
+    /* inih reads a long line in pieces: count the line once. */
+    if (!x->mid)
         x->line++;
+    len = strlen(r);
+    x->mid = len > 0 && r[len - 1] != '\n';
     return r;
 }
 
@@ -313,7 +321,10 @@ static int check_lines(FILE *f, const char *path, char *err, size_t errlen)
     while ((n = getline(&line, &cap, f)) >= 0) {
         const char *p = line;
         no++;
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        /* One line end, \n or \r\n: inih sees any other \r as text. */
+        if (n > 0 && line[n - 1] == '\n')
+            n--;
+        if (n > 0 && line[n - 1] == '\r')
             n--;
         line[n] = '\0';
         if (n > INI_MAX_LINE - 2) {

@@ -174,7 +174,8 @@ int proto_get_value_ref(struct rd *r, pd_value *v, struct proto_ref *ref)
         p = rd_take(r, (size_t)n + (kind == PD_STR));
         if (kind == PD_STR) {
             v->s = p;
-            if (p && v->s[n] != '\0')
+            /* len is strlen(s) (pdask.h): no NUL inside, one after. */
+            if (p && (v->s[n] != '\0' || memchr(p, '\0', n)))
                 r->bad = true;
         } else {
             v->b = p;
@@ -237,6 +238,10 @@ int proto_get_task(struct rd *r, struct proto_task *t)
     t->nargs = rd_u32(r);
     t->argslen = rd_u32(r);
     t->args = rd_take(r, t->argslen);
+    /* Every value takes a byte at least: refuse before anyone allocates
+     * nargs of anything. */
+    if (t->nargs > t->argslen)
+        r->bad = true;
     return r->bad ? PD_EINVAL : 0;
 }
 
@@ -264,7 +269,7 @@ int proto_get_done(struct rd *r, struct proto_done *d)
     d->id = rd_u64(r);
     d->state = rd_u8(r);
     d->attempts = rd_u8(r);
-    d->thread = (uint16_t)rd_u32(r);
+    d->thread = rd_u32(r);
     d->start_us = rd_u64(r);
     d->end_us = rd_u64(r);
     d->runtime_us = rd_u32(r);
@@ -275,6 +280,9 @@ int proto_get_done(struct rd *r, struct proto_done *d)
         d->inline_v = rd_take(r, d->size);
     if (d->state != PD_COMPLETED)
         d->message = rd_str(r);
+    /* A report ends a run: only a final state is one. */
+    if (d->state < PD_COMPLETED || d->state > PD_CANCELLED)
+        r->bad = true;
     return r->bad ? PD_EINVAL : 0;
 }
 

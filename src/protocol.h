@@ -117,7 +117,7 @@ struct proto_done {
     uint64_t id;
     uint8_t state;        /* enum pd_state */
     uint8_t attempts;
-    uint16_t thread;      /* the executor that ran it */
+    uint32_t thread;      /* the executor that ran it */
     uint64_t start_us;    /* wall clock (µs since the epoch) at its start */
     uint64_t end_us;      /* and at its end (all attempts) */
     uint32_t runtime_us;

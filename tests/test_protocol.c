@@ -172,8 +172,35 @@ static void messages(void)
     buf_free(&args);
 }
 
+/* Malformed messages the fuzzers found, refused before anyone trusts
+ * them: a string with a NUL inside its length, more arguments than
+ * argument bytes, a report whose state does not end a run. */
+static void malformed(void)
+{
+    static const uint8_t str[] = { PD_STR, 3, 0, 0, 0, 'a', 0, 'b', 0 };
+    struct proto_task t = { 1, 0, -1, 9, 0, 0, 0, 0xffffffffu, 0, NULL }, t2;
+    struct proto_done d = { .id = 1, .state = PD_RUNNING, .message = "x" },
+                      d2;
+    struct buf b = { 0 };
+    pd_value v;
+    uint64_t id;
+    int32_t w;
+
+    struct rd r = rd_init(str, sizeof(str));
+    CHECK_EQ(proto_get_value(&r, &v, &id, &w), PD_EINVAL);
+    proto_put_task(&b, &t);
+    r = rd_init(b.data, b.len);
+    CHECK_EQ(proto_get_task(&r, &t2), PD_EINVAL);
+    b.len = 0;
+    proto_put_done(&b, &d);
+    r = rd_init(b.data, b.len);
+    CHECK_EQ(proto_get_done(&r, &d2), PD_EINVAL);
+    buf_free(&b);
+}
+
 int main(void)
 {
+    malformed();
     values();
     references();
     messages();

@@ -53,7 +53,10 @@ int main(int argc, char **argv)
     dir = argv[1];
 
     args(&a);
-    struct proto_task t = { 1, 7, 0, 3, 0, 7, (uint32_t)a.len, a.data };
+    struct proto_task t = { .run = 1, .priority = 5, .retries = -1, .id = 7,
+                            .def = 0, .seq = 3, .flags = TASK_PROCESS,
+                            .nargs = 7, .argslen = (uint32_t)a.len,
+                            .args = a.data };
     proto_begin(&b);
     proto_put_task(&b, &t);
     t.id = 8;
@@ -63,12 +66,18 @@ int main(int argc, char **argv)
     proto_set_count(&b, 2);
     save("tasks", 0, &b);
 
-    struct proto_done ok = { 1, 7, PD_COMPLETED, 1, 1500, 9, NULL, NULL };
+    struct proto_done ok = { .run = 1, .id = 7, .state = PD_COMPLETED,
+                             .attempts = 1, .thread = 1,
+                             .start_us = 1795903188336168ull,
+                             .end_us = 1795903188337668ull,
+                             .runtime_us = 1500, .size = 9 };
     uint8_t packed[9] = { PD_INT, 42 };
     ok.inline_v = packed;
-    struct proto_done big = { 1, 8, PD_COMPLETED, 1, 20, 4096, NULL, NULL };
-    struct proto_done bad = { 1, 9, PD_FAILED, 2, 30, 0, NULL,
-                              "task returned 1" };
+    struct proto_done big = { .run = 1, .id = 8, .state = PD_COMPLETED,
+                              .attempts = 1, .runtime_us = 20, .size = 4096 };
+    struct proto_done bad = { .run = 1, .id = 9, .state = PD_FAILED,
+                              .attempts = 2, .runtime_us = 30,
+                              .message = "task returned 1" };
     proto_begin(&b);
     proto_put_done(&b, &ok);
     proto_put_done(&b, &big);
