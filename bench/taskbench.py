@@ -37,6 +37,10 @@ import subprocess
 import sys
 import time
 
+# Shared with run.py, which sits beside this file.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run import kill_group, log  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 SECTION = "## Dependency graphs (Task Bench patterns)"
@@ -51,25 +55,8 @@ DEFAULT_PATTERNS = ("trivial", "no_comm", "stencil_1d", "fft", "tree",
 REPORTED = (1e-3, 1e-4, 1e-5)
 
 
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
 # --------------------------------------------------------------------------
 # Subprocesses
-
-def kill_group(p):
-    """Stop a child we started, with everything it spawned (own session)."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(p.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            p.wait(timeout=3)
-            return
-        except subprocess.TimeoutExpired:
-            pass
 
 
 def last_line(text):

@@ -63,16 +63,23 @@ PD_API void pd_return_bytes(pd_value *out, const void *b, size_t len)
     return_copy(out, PD_BYTES, b, len);
 }
 
-PD_API int pd_fail(pd_ctx *ctx, const char *fmt, ...)
+/* A malloc'd message from fmt, cut at 1 KiB. */
+static char *vmessage(const char *fmt, va_list ap)
 {
     char buf[1024];
+
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    return pd__xstrdup(buf);
+}
+
+PD_API int pd_fail(pd_ctx *ctx, const char *fmt, ...)
+{
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
     free(ctx->fail_msg);
-    ctx->fail_msg = pd__xstrdup(buf);
+    ctx->fail_msg = vmessage(fmt, ap);
+    va_end(ap);
     ctx->failed = true;
     return PD_EFAILED;
 }
@@ -103,14 +110,12 @@ PD_API int pd_task_attempt(const pd_ctx *ctx)
 void taskrun_set(struct taskrun_out *out, enum pd_state state,
                  const char *fmt, ...)
 {
-    char buf[1024];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
     free(out->message);
-    out->message = pd__xstrdup(buf);
+    out->message = vmessage(fmt, ap);
+    va_end(ap);
     out->state = state;
     out->result.len = 0;
 }

@@ -6,17 +6,11 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "graph_test.h"
 #include "graph.h"
 #include "loader.h"
 #include "protocol.h"
 #include "wtable.h"
-
-static int noop(pd_ctx *c, const pd_value *a, int n, pd_value *o)
-{
-    (void)c, (void)a, (void)n, (void)o;
-    return 0;
-}
-static const struct pd_task_def noop_def = { .fn = noop, .name = "noop" };
 
 static struct pick no_inputs(double run_s)
 {
@@ -91,24 +85,6 @@ struct sim {
     struct pd_future *queue[4][1024]; /* sent, in order, per worker */
     int head[4], tail[4];
 };
-
-static struct pd_future *submit(struct graph *g, int ndeps,
-                                struct pd_future **deps)
-{
-    struct pd_future *t = graph_new(g, 0);
-    struct buf b = { 0 };
-
-    for (int i = 0; i < ndeps; i++) {
-        pd_value v = pd_dep(deps[i]);
-        proto_put_value(&b, &v, deps[i]->id);
-        t->flags |= RUN_HAS_DEPS;
-    }
-    t->args = b.data;
-    t->argslen = (uint32_t)b.len;
-    t->nargs = (uint32_t)ndeps;
-    graph_add(g, t);
-    return t;
-}
 
 /* Place every ready run, as the scheduler's dispatch does. */
 static void dispatch(struct sim *s, double run_s)
