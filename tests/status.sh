@@ -30,7 +30,7 @@ ev = json.load(open(sys.argv[2]))["traceEvents"]
 assert len(ev) == len(ran), (len(ev), len(ran))
 tracks = {}
 for e in ev:
-    assert e["ph"] == "X" and e["pid"] in (1, 2) and e["tid"] == 0, e
+    assert e["ph"] == "X" and e["pid"] in (1, 2) and 0 <= e["tid"] < 8, e
     assert e["args"]["run"] in by and e["name"] == e["args"]["run"].rsplit("-", 1)[0], e
     tracks.setdefault((e["pid"], e["tid"]), []).append((e["ts"], e["ts"] + e["dur"]))
 for spans in tracks.values():
