@@ -54,6 +54,8 @@ const char cli_usage[] =
     "  --status FILE               a line per finished task run, as it goes\n"
     "                              (tab-separated; tail -f it)\n"
     "  --trace FILE                a Chrome trace (Perfetto, chrome://tracing)\n"
+    "  --no-progress               no progress bar (terminal) or progress\n"
+    "                              lines (every 30 s in a batch log)\n"
     "  --address URL               an existing cluster (not available yet)\n"
     "  --set SECTION.KEY=VALUE     any INI setting\n"
     "\n"
@@ -62,7 +64,7 @@ const char cli_usage[] =
     "128 + signal when SIGINT or SIGTERM stopped the run.\n";
 
 /* getopt_long values of the options that are not a letter. */
-enum { OPT_VERSION = 256, OPT_FLOW, OPT_SET, OPT_SETTING };
+enum { OPT_VERSION = 256, OPT_FLOW, OPT_SET, OPT_NO_PROGRESS, OPT_SETTING };
 
 /* Command-line options that are settings: --name, short letter (or 0),
  * INI section and key. Option k has the value OPT_SETTING + k, or its
@@ -96,6 +98,7 @@ static const struct option other_opts[] = {
     { "config", required_argument, NULL, 'c' },
     { "flow", required_argument, NULL, OPT_FLOW },
     { "set", required_argument, NULL, OPT_SET },
+    { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 };
 
 #define NLONG (ARRAY_SIZE(other_opts) + ARRAY_SIZE(settings) + 1)
@@ -288,6 +291,12 @@ static int parse_options(int argc, char **argv, struct options *o,
         case OPT_SET:
             if (add_setting(o, -1, optarg, err, errlen) != 0)
                 return PD_EINVAL;
+            break;
+        case OPT_NO_PROGRESS:
+            if (add_setting(o, -1, "client_kwargs.progress=0", err,
+                            errlen) != 0)
+                return PD_EINVAL;
+            o->cli[o->ncli - 1].source = "--no-progress";
             break;
         case '?':
         case ':':

@@ -33,6 +33,7 @@
     X(adapt_kwargs, maximum, adapt_maximum, INT, 0, 0, 4096)                \
     X(client_kwargs, timeout, timeout_s, REAL, 60, 0, 1e6)                  \
     X(client_kwargs, heartbeat, heartbeat_s, REAL, 10, 0, 1e6)              \
+    X(client_kwargs, progress, progress_s, REAL, 30, 0, 1e6)                \
     X(client_kwargs, status_path, status_path, STR, "", 0, 0)               \
     X(client_kwargs, trace_path, trace_path, STR, "", 0, 0)                 \
     X(client_kwargs, name, name, STR, "", 0, 0)                             \
@@ -56,6 +57,8 @@ struct config {
     long adapt_minimum, adapt_maximum; /* adaptive when maximum > 0 */
     double timeout_s;         /* start-up and spawn timeout */
     double heartbeat_s;       /* a worker silent this long is lost */
+    double progress_s;        /* a progress line this often in a batch
+                                 log (a bar on a terminal); 0: none */
     char *status_path;        /* a line per ended run, or "" */
     char *trace_path;         /* Chrome trace JSON at the end, or "" */
     char *name;               /* flow run name; "" = the flow's name */

@@ -2,6 +2,7 @@
 #include "log.h"
 
 #include <mpi.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,24 @@ size_t log_escape(char *dst, size_t cap, const char *src, size_t n)
     return used;
 }
 
+/* The progress bar on a terminal (rank 0): every log line erases it
+ * first, and the scheduler's next redraw puts it back. */
+static pthread_mutex_t bar_mu = PTHREAD_MUTEX_INITIALIZER;
+static bool bar_shown;
+
+#define ERASE "\r\033[K"
+
+void log_bar(const char *text)
+{
+    pthread_mutex_lock(&bar_mu);
+    if (bar_shown)
+        emit(ERASE, sizeof(ERASE) - 1);
+    bar_shown = text != NULL;
+    if (text)
+        emit(text, strlen(text));
+    pthread_mutex_unlock(&bar_mu);
+}
+
 /* Format into a raw buffer, escape, and write as one line. */
 static void emit_line(const char *prefix, const char *fmt, va_list ap)
 {
@@ -112,7 +131,12 @@ static void emit_line(const char *prefix, const char *fmt, va_list ap)
     /* out has room for the newline after the escaped text. */
     n = (int)log_escape(out, sizeof(out) - 1, raw, (size_t)n);
     out[n++] = '\n';
+    pthread_mutex_lock(&bar_mu);
+    if (bar_shown)
+        emit(ERASE, sizeof(ERASE) - 1);
+    bar_shown = false;
     emit(out, (size_t)n);
+    pthread_mutex_unlock(&bar_mu);
 }
 
 void log_vmsg(enum pd_level level, const char *name, const char *fmt,

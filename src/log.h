@@ -38,4 +38,8 @@ bool log_first_rank(void);
 /* "pdask-mpi: error: message": usage, configuration and load errors. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Show text as the one-line progress bar at the bottom of a terminal
+ * (replacing the last one), or erase it (NULL). Log lines erase it. */
+void log_bar(const char *text);
+
 #endif

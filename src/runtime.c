@@ -404,7 +404,7 @@ static int run_flow(struct run *r)
         struct pd_flow *f = pd__xmalloc(sizeof(*f));
         struct sched_opts so = { r->threads, r->w.size,
                                  (int)r->cfg.prefetch, r->cfg.heartbeat_s,
-                                 &r->rep, false };
+                                 &r->rep, r->cfg.progress_s, false };
         int from = 0;
         const char *key;
 

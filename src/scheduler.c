@@ -51,6 +51,9 @@ struct sched {
     uint64_t notready;    /* NotReady runs so far */
     double heartbeat_s;
     double checked;       /* last heartbeat check */
+    double progress_s;    /* between progress lines (batch log), or 0 */
+    bool tty;             /* stderr is a terminal: a bar instead */
+    double shown;         /* when progress was last shown */
     int lost;             /* the worker lost, or -1 */
     struct pick_input *in;
     size_t incap;
@@ -541,6 +544,44 @@ static void stop_interrupted(struct sched *s)
     _exit(128 + sig);
 }
 
+/* The progress line or bar: runs done of submitted, running, failed,
+ * rate, elapsed, estimated time left. On a terminal a bar redrawn four
+ * times a second; in a batch log a line every progress_s. */
+static void show_progress(struct sched *s, bool last)
+{
+    struct graph *g = s->g;
+    double now = pd__now(), el = now - s->t0;
+    uint64_t total = atomic_load(&g->nruns), done = atomic_load(&g->nended);
+    uint64_t failed = atomic_load(&g->nfailed);
+    double rate = el > 0 ? (double)done / el : 0;
+    char line[256], eta[32] = "?";
+
+    if (!s->progress_s ||
+        (!last && now - s->shown < (s->tty ? 0.25 : s->progress_s)))
+        return;
+    s->shown = now;
+    if (s->tty && last) {
+        log_bar(NULL);
+        return;
+    }
+    if (rate > 0 && total >= done)
+        snprintf(eta, sizeof(eta), "%.0f s", (double)(total - done) / rate);
+    snprintf(line, sizeof(line), "%" PRIu64 "/%" PRIu64 " task runs done, "
+             "%" PRIu64 " running, %" PRIu64 " failed, %.0f/s, %.0f s "
+             "elapsed, %s left", done, total, s->inflight, failed, rate, el,
+             eta);
+    if (s->tty) {
+        char bar[300];
+        int w = total ? (int)(20 * done / total) : 0;
+        snprintf(bar, sizeof(bar), "[%.*s%.*s] %s", w,
+                 "####################", 20 - w, "                    ",
+                 line);
+        log_bar(bar);
+    } else if (!last) {
+        log_msg(PD_INFO, s->f->name, "Progress: %s", line);
+    }
+}
+
 /* Lose any active worker not heard from within the heartbeat. */
 static void check_heartbeats(struct sched *s)
 {
@@ -575,6 +616,7 @@ static void loop(struct sched *s)
         busy += send_frees(s);
         busy += comm_progress(s->c);
         check_heartbeats(s);
+        show_progress(s, false);
         if (interrupted)
             stop_interrupted(s);
         log_bad(s);
@@ -638,6 +680,9 @@ static void sched_init(struct sched *s, struct comm *c, struct pd_flow *f,
     s->g = &f->g;
     s->prefetch = o->prefetch;
     s->rep = o->report;
+    s->progress_s = o->progress_s;
+    s->tty = isatty(STDERR_FILENO);
+    s->shown = pd__now();
     s->heartbeat_s = o->heartbeat_s > 0 ? o->heartbeat_s : 1e9;
     s->lost = -1;
     wtable_init(&s->wt);
@@ -692,6 +737,7 @@ int sched_run(struct comm *c, struct pd_flow *f, struct sched_opts *o)
         code = outcome(&s);
     }
     o->lost = s.lost >= 0;
+    show_progress(&s, true);
 
     /* Workers wait for this whatever happened: never leave them hanging. */
     for (int w = 0; w < s.wt.n; w++) {

@@ -14,6 +14,7 @@ struct sched_opts {
     int prefetch;         /* extra short task runs queued ahead per thread */
     double heartbeat_s;   /* a worker silent this long is lost (> 0) */
     struct report *report; /* status file and trace, or NULL */
+    double progress_s;    /* progress every this often; 0: none */
     bool lost;            /* out: a worker was lost; the caller must end
                              the job (MPI_Abort), as the lost rank may
                              never exit */

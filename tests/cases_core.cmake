@@ -85,3 +85,13 @@ pd_expect(bad.status_path LABEL mpi NP 2 RC 2
   ARGS --status /nonexistent/dir/run.tsv ${EX}/count_to.so
   HAS "error: status file /nonexistent/dir/run.tsv: No such file or directory; give a path in a directory you can write"
   HASNOT "Beginning flow run")
+
+# --- progress: a line every client_kwargs progress seconds in a batch log ---
+pd_expect(mpi.progress_lines LABEL mpi NP 3
+  ARGS --set client_kwargs.progress=0.2 ${EX}/count_to.so highest_number=8
+  MATCH "count_to [|] Progress: [0-9]/8 task runs done, [0-9] running, 0 failed, [0-9]+/s, [0-9]+ s elapsed, ([0-9]+ s|[?]) left"
+  HAS "Finished in state Completed: 8 of 8 task runs completed")
+pd_expect(mpi.no_progress LABEL mpi NP 3
+  ARGS --set client_kwargs.progress=0.2 --no-progress ${EX}/count_to.so highest_number=8
+  HASNOT "Progress:"
+  HAS "Finished in state Completed: 8 of 8 task runs completed")
