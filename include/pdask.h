@@ -262,7 +262,8 @@ PD_API enum pd_state pd_state(const pd_future *f);
 /* Why the task run did not complete, or NULL. Lives as long as the flow. */
 PD_API const char *pd_message(const pd_future *f);
 
-/* The task run's name, "shout-3". */
+/* The task run's name, "shout-3". The string lives as long as the flow
+ * run; asking again gives the same one. */
 PD_API const char *pd_future_name(const pd_future *f);
 
 /* Say that the flow will not ask for f's result again: the worker may free
