@@ -950,8 +950,9 @@ def main():
     out = args.out or (None if args.quick or args.no_write
                        else os.path.join(HERE, "RESULTS.md"))
     if out and not args.no_write:
+        kept = kept_sections(out)  # before "w" empties the file
         with open(out, "w") as f:
-            f.write(report + kept_sections(out))
+            f.write(report + kept)
         log("wrote %s (total %.0f s)" % (out, total))
     else:
         log("total %.0f s" % total)
