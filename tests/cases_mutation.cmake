@@ -8,3 +8,17 @@ pd_expect(mut.idle_worker_beats LABEL mpi NP 3 MIN_SECONDS 3
   HAS "idle checks passed"
       "Finished in state Completed: 4 of 4 task runs completed, 0 did not"
   HASNOT "stopped responding" "CHECK ")
+
+# graph.c: a run is dispatched once its upstream runs have been dispatched,
+# so a chain does not wait for a round trip through rank 0 at each step.
+pd_expect(mut.dispatch_before_upstream_ends LABEL mpi NP 3
+  ARGS --log-level debug ${F}/mut_pipeline.so
+  HAS "pipeline checks passed"
+      "Finished in state Completed: 2 of 2 task runs completed, 0 did not"
+  MATCH "add-0 [|] Running on rank [12].*slow-0 [|] Finished in state Completed[(][)]"
+  HASNOT "CHECK ")
+
+# main.c: `check` of a .so without a flow lists it and exits 2.
+pd_expect(cli.check_no_flow LABEL unit NOMPI RC 2 ARGS check ${F}/noflow.so
+  MATCH "noflow.so: 0 flows, [0-9]+ tasks?\n"
+        "pdask-mpi: error: .*noflow.so declares no flow: add PD_FLOW[(]fn[)]")
