@@ -22,3 +22,10 @@ pd_expect(mut.dispatch_before_upstream_ends LABEL mpi NP 3
 pd_expect(cli.check_no_flow LABEL unit NOMPI RC 2 ARGS check ${F}/noflow.so
   MATCH "noflow.so: 0 flows, [0-9]+ tasks?\n"
         "pdask-mpi: error: .*noflow.so declares no flow: add PD_FLOW[(]fn[)]")
+
+# wtable.c: placement sends a run where its input is made; a chain with
+# nothing else running never moves between the two workers.
+pd_expect(mut.chain_stays_home LABEL mpi NP 3 ARGS ${F}/mut_chain.so hops=20
+  HAS "chain of 20 hops moved 0 times"
+      "Finished in state Completed: 20 of 20 task runs completed, 0 did not"
+  HASNOT "CHECK ")
