@@ -29,3 +29,12 @@ pd_expect(mut.chain_stays_home LABEL mpi NP 3 ARGS ${F}/mut_chain.so hops=20
   HAS "chain of 20 hops moved 0 times"
       "Finished in state Completed: 20 of 20 task runs completed, 0 did not"
   HASNOT "CHECK ")
+
+# runtime.c: a cluster plugin is asked for the threads_per_worker given on
+# the command line, not the node fill (4 x 2 on the 8 synthetic cores).
+target_link_libraries(tflow_mut_plugin PRIVATE MPI::MPI_C)
+pd_expect(spawn.plugin_threads LABEL mpi NP 1
+  ARGS --cluster-class ${F}/mut_plugin.so:pd_cluster -t 1
+       ${EX}/count_to.so highest_number=4
+  HAS "mut_plugin: asked for 4 workers x 1 threads"
+      "Finished in state Completed: 4 of 4 task runs completed, 0 did not")
