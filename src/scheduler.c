@@ -369,9 +369,10 @@ static int dispatch(struct sched *s)
             continue;
         }
         if ((w = wtable_pick(&s->wt, &pk)) < 0) {
-            if (!pk.nonly)
+            if (w == -1 && !pk.nonly)
                 break; /* every worker is full */
-            /* Its workers are full, others may not be: look past it. */
+            /* Its workers are full (or it waits for its input's worker),
+             * others may not be: look past it. */
             graph_pop(s->g);
             if (s->ndeferred == s->deferredcap) {
                 s->deferredcap = s->deferredcap ? s->deferredcap * 2 : 16;

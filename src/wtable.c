@@ -205,9 +205,36 @@ static int pick(struct wtable *wt, const struct pick *p, bool restrict_)
     return best;
 }
 
+/* Whether the run should wait for its inputs' worker h, whose window is
+ * full: an input is still being made there, and no other worker is idle
+ * (one that is would gain a run; the others would only interleave chains
+ * and move inputs at every link). */
+static bool wait_for_home(const struct wtable *wt, const struct pick *p,
+                          int h)
+{
+    bool making = false;
+
+    if (h < 0 || h >= wt->n || wt->w[h].state != W_ACTIVE ||
+        wt->w[h].inflight < wtable_window(&wt->w[h], p))
+        return false;
+    for (int i = 0; i < p->nin; i++)
+        making |= p->in[i].worker == h && !p->in[i].done;
+    if (!making)
+        return false;
+    for (int i = 0; i < wt->n; i++)
+        if (i != h && wt->w[i].state == W_ACTIVE && wt->w[i].inflight == 0 &&
+            (!p->nonly || allowed(&wt->w[i], p)))
+            return false;
+    return true;
+}
+
 int wtable_pick(struct wtable *wt, const struct pick *p)
 {
-    int w = pick(wt, p, p->nonly > 0);
+    int w;
+
+    if (wait_for_home(wt, p, home(p)))
+        return WTABLE_WAIT;
+    w = pick(wt, p, p->nonly > 0);
 
     if (w < 0 && p->nonly > 0 && p->allow_other)
         w = pick(wt, p, false);

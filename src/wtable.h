@@ -88,7 +88,10 @@ int wtable_window(const struct wentry *w, const struct pick *p);
  * drains at its threads' pace, an input that is not there yet must first
  * be made and then moved. Among equals, the one holding the inputs, then
  * round robin. Only the ranks in p->only when given (those first, then
- * any, with allow_other). -1 when every eligible window is full. */
+ * any, with allow_other). -1 when every eligible window is full;
+ * WTABLE_WAIT when the run should wait for the worker making its input,
+ * whose window is full, rather than go where it would only wait too. */
+#define WTABLE_WAIT (-2)
 int wtable_pick(struct wtable *wt, const struct pick *p);
 
 #endif

@@ -86,10 +86,12 @@ struct sim {
     int head[4], tail[4];
 };
 
-/* Place every ready run, as the scheduler's dispatch does. */
+/* Place every ready run, as the scheduler's dispatch does: a run that
+ * waits for its input's worker is looked past, not sent elsewhere. */
 static void dispatch(struct sim *s, double run_s)
 {
-    struct pd_future *t;
+    struct pd_future *t, *later[64];
+    int nlater = 0;
 
     while ((t = graph_peek(&s->g))) {
         struct up_iter it = graph_up_begin(t);
@@ -106,14 +108,21 @@ static void dispatch(struct sim *s, double run_s)
         }
         p.in = s->in;
         p.nin = n;
-        if ((w = wtable_pick(&s->wt, &p)) < 0)
-            return;
+        w = wtable_pick(&s->wt, &p);
+        if (w == WTABLE_WAIT && nlater < 64) {
+            later[nlater++] = graph_pop(&s->g);
+            continue;
+        }
+        if (w < 0)
+            break;
         graph_pop(&s->g);
         graph_dispatched(&s->g, t, w);
         t->ticket = wtable_sent(&s->wt, w);
         s->placed[t->id] = w;
         s->queue[w][s->tail[w]++] = t;
     }
+    for (int i = 0; i < nlater; i++)
+        ready_push(&s->g.ready, later[i]);
 }
 
 /* One time step: every worker runs the first run of its queue whose
@@ -227,6 +236,34 @@ static void two_chains(struct module *mod)
     free(s);
 }
 
+/* A run whose input is still being made on a worker with a full window
+ * waits for that worker instead of going to a busy one, where it would
+ * only wait too and split its chain; an idle worker may take it, and so
+ * may any worker once the input exists. */
+static void waits_for_home(void)
+{
+    struct wtable wt;
+    struct pick p = no_inputs(1e-3);
+    struct pick_input in = { .worker = 0, .done = false, .ticket = 1 };
+    int win;
+
+    wtable_init(&wt);
+    for (int r = 1; r <= 2; r++)
+        wtable_set_state(&wt, wtable_add(&wt, 0, r, 1), W_ACTIVE);
+    p.in = &in;
+    p.nin = 1;
+    win = wtable_window(&wt.w[0], &p);
+    wt.w[0].inflight = win;
+    wt.w[1].inflight = 1;
+    CHECK_EQ(wtable_pick(&wt, &p), WTABLE_WAIT);
+    wt.w[1].inflight = 0;
+    CHECK_EQ(wtable_pick(&wt, &p), 1);
+    wt.w[1].inflight = 1;
+    in.done = true;
+    CHECK_EQ(wtable_pick(&wt, &p), 1);
+    wtable_destroy(&wt);
+}
+
 /* Independent runs spread evenly. */
 static void independent(struct module *mod)
 {
@@ -251,6 +288,7 @@ int main(void)
     stencil(mod, 70e-6);
     stencil(mod, 10e-6);
     two_chains(mod);
+    waits_for_home();
     independent(mod);
     loader_close(mod);
     return 0;
