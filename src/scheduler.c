@@ -618,8 +618,6 @@ static void loop(struct sched *s)
         busy += comm_progress(s->c);
         check_heartbeats(s);
         show_progress(s, false);
-        if (interrupted)
-            stop_interrupted(s);
         log_bad(s);
         if (busy) {
             flow_notify(f);
@@ -659,6 +657,8 @@ static int outcome(struct sched *s)
 static void drain(struct sched *s)
 {
     while (s->inflight && s->lost < 0) {
+        if (interrupted) /* before any MPI call, as in loop() */
+            stop_interrupted(s);
         int busy = poll_messages(s) + comm_progress(s->c);
         check_heartbeats(s);
         if (busy)
