@@ -321,13 +321,15 @@ static int check_lines(FILE *f, const char *path, char *err, size_t errlen)
     while ((n = getline(&line, &cap, f)) >= 0) {
         const char *p = line;
         no++;
-        /* One line end, \n or \r\n: inih sees any other \r as text. */
+        /* One line end, \n or \r\n: inih sees any other \r as text. inih
+         * reads INI_MAX_LINE - 1 bytes at a time, the \r of a \r\n
+         * included: count it against the limit, as inih would. */
         if (n > 0 && line[n - 1] == '\n')
             n--;
-        if (n > 0 && line[n - 1] == '\r')
-            n--;
+        bool cr = n > 0 && line[n - 1] == '\r';
+        n -= cr;
         line[n] = '\0';
-        if (n > INI_MAX_LINE - 2) {
+        if (n + cr > INI_MAX_LINE - 2) {
             snprintf(err, errlen, "%s:%d: line is %zd characters long, over "
                      "the limit of %d that inih reads whole: shorten it",
                      path, no, n, INI_MAX_LINE - 2);
