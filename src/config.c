@@ -185,6 +185,12 @@ int config_set(struct config *c, const char *section, const char *key,
                      "process", source, value);
             return PD_EINVAL;
         }
+        if (k == CFG_task_output && strcmp(value, "forward") &&
+            strcmp(value, "local")) {
+            snprintf(err, errlen, "%s: task_output \"%s\" is not forward "
+                     "or local", source, value);
+            return PD_EINVAL;
+        }
         if (k == CFG_log_level && strcmp(value, "debug") &&
             strcmp(value, "info") && strcmp(value, "warning") &&
             strcmp(value, "error")) {

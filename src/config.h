@@ -37,6 +37,7 @@
     X(client_kwargs, status_path, status_path, STR, "", 0, 0)               \
     X(client_kwargs, trace_path, trace_path, STR, "", 0, 0)                 \
     X(client_kwargs, name, name, STR, "", 0, 0)                             \
+    X(client_kwargs, task_output, task_output, STR, "forward", 0, 0)        \
     X(logging, level, log_level, STR, "info", 0, 0)
 
 enum config_key {
@@ -62,6 +63,9 @@ struct config {
     char *status_path;        /* a line per ended run, or "" */
     char *trace_path;         /* Chrome trace JSON at the end, or "" */
     char *name;               /* flow run name; "" = the flow's name */
+    char *task_output;        /* forward: workers' task output and pd_log
+                                 lines to rank 0's log; local: left on
+                                 each worker's stdout and stderr */
     char *log_level;
     char source[CFG_COUNT][128]; /* "default", "pdask.ini:3", ... */
 };

@@ -430,7 +430,8 @@ static int run_flow(struct run *r)
         struct worker_opts wo = { r->mine, r->mod, r->def_of, r->ndefs,
                                   r->w.size, r->have_topo ? &r->tp : NULL,
                                   r->first_core, r->cfg.heartbeat_s / 4,
-                                  r->cfg.isolation };
+                                  r->cfg.isolation,
+                                  !strcmp(r->cfg.task_output, "forward") };
         /* Task output reaches mpirun through a pipe: keep it in order
          * with the logs instead of in a 4 KiB block at exit. */
         setvbuf(stdout, NULL, _IOLBF, 0);

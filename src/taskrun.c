@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "exec.h"
+#include "fwd.h"
 #include "log.h"
 #include "util.h"
 
@@ -88,7 +89,11 @@ PD_API void pd_log(pd_ctx *ctx, enum pd_level level, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    log_vmsg(level, ctx->req->name, fmt, ap);
+    /* On a worker that forwards output, the line goes to rank 0. */
+    if (fwd_framing())
+        fwd_vlog(level, ctx->req->name, fmt, ap);
+    else
+        log_vmsg(level, ctx->req->name, fmt, ap);
     va_end(ap);
 }
 

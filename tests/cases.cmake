@@ -17,7 +17,7 @@ pd_expect(mpi.deps LABEL mpi NP 4 ARGS --log-level debug ${F}/deps.so depth=40
       "Finished in state Completed: 58 of 58 task runs completed, 0 did not"
   MATCH "make_big-0 [|] Fetched result [(]65541 bytes[)] from rank [1-3] for pd_result"
         "rank [1-3]: freed 1 results; [0-9]+ results [(][0-9]+ bytes[)] held"
-        "greet-0 [|] greeting from rank [1-3]\n"
+        "greet-0 on rank [1-3] [|] greeting from rank [1-3]\n"
         "inc-40 [|] Running on rank [1-3]\n"
         "inc-40 [|] Finished in state Completed[(][)] on rank [1-3] in "
   NOMATCH "CHECK ")

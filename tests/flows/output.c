@@ -1,0 +1,58 @@
+/* Task output reaching rank 0 (fwd.h): runs that pd_log and print several
+ * lines each, a process-isolated run that does both, a last line without
+ * its newline, a line too long to forward whole, and a pd_log message
+ * with a newline in it. tests/cases_output.cmake checks rank 0's log. */
+#include <pdask.h>
+#include <stdio.h>
+#include <string.h>
+
+static int talk(pd_ctx *ctx, const pd_value *a, int n, pd_value *out)
+{
+    (void)n, (void)out;
+    for (int k = 0; k < 3; k++) {
+        pd_log(ctx, PD_INFO, "log %lld.%d", (long long)a[0].i, k);
+        printf("out %lld.%d\n", (long long)a[0].i, k);
+        fprintf(stderr, "err %lld.%d\n", (long long)a[0].i, k);
+    }
+    return 0;
+}
+PD_TASK(talk);
+
+static int proc_talk(pd_ctx *ctx, const pd_value *a, int n, pd_value *out)
+{
+    (void)n, (void)out;
+    for (int k = 0; k < 3; k++) {
+        pd_log(ctx, PD_WARNING, "plog %lld.%d", (long long)a[0].i, k);
+        printf("pout %lld.%d\n", (long long)a[0].i, k);
+        fprintf(stderr, "perr %lld.%d\n", (long long)a[0].i, k);
+    }
+    printf("pend %lld", (long long)a[0].i);
+    return 0;
+}
+PD_TASK(proc_talk, .isolation = "process");
+
+static int odd(pd_ctx *ctx, const pd_value *a, int n, pd_value *out)
+{
+    static char big[5000];
+
+    (void)a, (void)n, (void)out;
+    memset(big, 'x', sizeof(big) - 1);
+    printf("long %s\n", big);
+    pd_log(ctx, PD_INFO, "two\nlines");
+    printf("no newline at the end");
+    return 0;
+}
+PD_TASK(odd);
+
+static int output(pd_flow *flow, const pd_params *params)
+{
+    long runs = pd_param_int(params, "runs", 6);
+
+    for (long i = 0; i < runs; i++)
+        pd_submit(flow, talk, pd_int(i));
+    for (long i = 0; i < 2; i++)
+        pd_submit(flow, proc_talk, pd_int(i));
+    pd_submit(flow, odd);
+    return pd_wait_all(flow);
+}
+PD_FLOW(output);
