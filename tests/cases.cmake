@@ -260,3 +260,5 @@ pd_expect(mpi.worker_holds_nothing LABEL mpi NP 3 ARGS --log-level debug
   HAS "Finished in state Completed: 20 of 20 task runs completed"
   MATCH "rank 1: holds 0 results [(]0 bytes[)] at exit"
         "rank 2: holds 0 results [(]0 bytes[)] at exit")
+
+include(${CMAKE_CURRENT_LIST_DIR}/cases_output.cmake)

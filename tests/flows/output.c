@@ -39,6 +39,7 @@ static int odd(pd_ctx *ctx, const pd_value *a, int n, pd_value *out)
     memset(big, 'x', sizeof(big) - 1);
     printf("long %s\n", big);
     pd_log(ctx, PD_INFO, "two\nlines");
+    pd_log(ctx, PD_DEBUG, "a debug line");
     printf("no newline at the end");
     return 0;
 }
