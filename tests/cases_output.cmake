@@ -68,3 +68,10 @@ pd_expect(output.bad_setting LABEL mpi NP 2 RC 2
   ARGS --set client_kwargs.task_output=loud ${F}/output.so
   MATCH "error: --set: task_output \"loud\" is not forward or local"
   NOMATCH "Beginning flow run")
+
+# Flooded: 4 x 50000 lines, more than a worker holds unsent, all arrive,
+# once, in order (tests/output_flood.sh).
+pd_expect(output.flood LABEL mpi MAX_SECONDS 90 TIMEOUT 120
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/output_flood.sh
+          $<TARGET_FILE:pdask-mpi> ${F}
+  MATCH "flood ok: 200000 lines" NOMATCH "FAIL")

@@ -1,8 +1,10 @@
 /* Task output reaching rank 0 (fwd.h): runs that pd_log and print several
  * lines each, a process-isolated run that does both, a last line without
  * its newline, a line too long to forward whole, and a pd_log message
- * with a newline in it. tests/cases_output.cmake checks rank 0's log. */
+ * with a newline in it; flood=N prints N more lines a run. Checked by
+ * tests/cases_output.cmake and tests/output_flood.sh. */
 #include <pdask.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +16,10 @@ static int talk(pd_ctx *ctx, const pd_value *a, int n, pd_value *out)
         printf("out %lld.%d\n", (long long)a[0].i, k);
         fprintf(stderr, "err %lld.%d\n", (long long)a[0].i, k);
     }
+    /* flood=N: N more lines each, more than a worker holds unsent. */
+    for (int64_t k = 0; k < a[1].i; k++)
+        printf("flood %lld.%lld %s\n", (long long)a[0].i, (long long)k,
+               "................................................");
     return 0;
 }
 PD_TASK(talk);
@@ -48,9 +54,10 @@ PD_TASK(odd);
 static int output(pd_flow *flow, const pd_params *params)
 {
     long runs = pd_param_int(params, "runs", 6);
+    long flood = pd_param_int(params, "flood", 0);
 
     for (long i = 0; i < runs; i++)
-        pd_submit(flow, talk, pd_int(i));
+        pd_submit(flow, talk, pd_int(i), pd_int(flood));
     for (long i = 0; i < 2; i++)
         pd_submit(flow, proc_talk, pd_int(i));
     pd_submit(flow, odd);
