@@ -172,15 +172,16 @@ bool fwd_unframe(const char *line, size_t n, int *kind, char *run,
     return true;
 }
 
+/* Room for a line's text in a frame: its head takes 123 bytes at most. */
+#define FRAME_ROOM (FRAME_MAX - 160)
+
 /* A line of output to fd as a frame of run, cut and marked if too long. */
 static void frame_out(int fd, const char *run, const char *text, size_t n)
 {
     char line[FRAME_MAX];
-    /* Room for the frame's head (at most 123 bytes) and its newline. */
-    size_t room = sizeof(line) - 160;
 
-    if (n > room) {
-        n = room - (sizeof(cut_mark) - 1);
+    if (n > FRAME_ROOM) {
+        n = FRAME_ROOM - (sizeof(cut_mark) - 1);
         memcpy(line, text, n);
         memcpy(line + n, cut_mark, sizeof(cut_mark) - 1);
         text = line;
@@ -246,28 +247,36 @@ void fwd_flush_stdio(void)
         fflush(stderr);
 }
 
-/* The framing streams' write: each line (a last one without its newline
- * too: stdio writes one only when flushed) is a frame of the run this
- * thread executes. */
+/* The framing streams' write (under the stream's lock): each line is a
+ * frame of the run this thread executes. A piece without its newline is
+ * a line when short (stdio wrote it because it was flushed); when long,
+ * it is the start of a line longer than a frame: cut and marked, and the
+ * rest of that line dropped. */
 static ssize_t stream_write(void *cookie, const char *p, size_t n)
 {
-    int fd = (int)(intptr_t)cookie;
+    struct fwd_stream *st = cookie;
     size_t left = n;
 
     while (left > 0) {
         const char *nl = memchr(p, '\n', left);
         size_t k = nl ? (size_t)(nl - p) : left;
-        frame_out(fd, cur_run ? cur_run : "", p, k);
+        if (!st->skip)
+            frame_out(st->fd, cur_run ? cur_run : "", p, k);
+        st->skip = nl ? false : st->skip || k > FRAME_ROOM;
         p += k + (nl != NULL);
         left -= k + (nl != NULL);
     }
     return (ssize_t)n;
 }
 
-static FILE *stream_open(int fd)
+static FILE *stream_open(struct fwd_stream *st, int fd)
 {
     cookie_io_functions_t io = { .write = stream_write };
-    FILE *s = fopencookie((void *)(intptr_t)fd, "w", io);
+    FILE *s;
+
+    st->fd = fd;
+    st->skip = false;
+    s = fopencookie(st, "w", io);
 
     if (s)
         setvbuf(s, NULL, _IOLBF, FRAME_MAX);
@@ -291,7 +300,8 @@ int fwd_start(struct fwd *f)
         (f->err_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 10)) < 0)
         goto out_fail;
     errno = ENOMEM;
-    if (!(f->out = stream_open(p[1])) || !(f->err = stream_open(p[1])))
+    if (!(f->out = stream_open(&f->sout, p[1])) ||
+        !(f->err = stream_open(&f->serr, p[1])))
         goto out_fail;
     fflush(stdout);
     fflush(stderr);
@@ -422,7 +432,8 @@ static void print_left(void *arg, const char *text, size_t n,
 
     (void)tag;
     if (fwd_unframe(text, n, &kind, run, sizeof(run), &t, &tn)) {
-        dprintf(f->err_fd, "%s: %.*s\n", run, (int)tn, t);
+        dprintf(f->err_fd, "%s%s%.*s\n", run, *run ? ": " : "", (int)tn,
+                t);
         return;
     }
     dprintf(f->err_fd, "%.*s%s\n", (int)n, text, cut ? cut_mark : "");

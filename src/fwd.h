@@ -103,6 +103,10 @@ struct fwd {
     int out_fd, err_fd;     /* the worker's own stdout and stderr */
     FILE *out, *err;        /* the framing streams, and the ones they */
     FILE *old_out, *old_err; /* stand in for */
+    struct fwd_stream {
+        int fd;
+        bool skip;          /* in a line cut already: drop to its end */
+    } sout, serr;
     struct fwd_lines lines;
     struct buf in;          /* bytes read, not split yet */
     struct buf msg;         /* TAG_LOG being built */

@@ -148,11 +148,6 @@ void log_set_fd(int fd)
     log_fd = fd;
 }
 
-int log_get_fd(void)
-{
-    return log_fd;
-}
-
 /* "22:30:01.123 | LEVEL   | name | " into prefix. */
 static void line_prefix(char *prefix, size_t n, const char *level,
                         const char *name)

@@ -31,7 +31,6 @@ void log_output(const char *name, const char *fmt, ...)
  * output to rank 0 keeps its own lines on the saved stderr). Call before
  * other threads log. */
 void log_set_fd(int fd);
-int log_get_fd(void);
 
 /* Copy the n bytes of src into dst (cap >= 1 bytes, NUL-terminated) with
  * each control character escaped as \n, \r, \t or \xNN, so a value with

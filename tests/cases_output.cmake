@@ -42,7 +42,8 @@ pd_expect(output.forward LABEL mpi NP 3 MAX_SECONDS 30
         "OUTPUT  [|] odd-0 on rank [12] [|] no newline at the end\n"
         "Finished in state Completed: 9 of 9 task runs completed"
   HAS "| two\\nlines\n"
-  HASNOT "a debug line")
+  HASNOT "a debug line"
+  NOMATCH "OUTPUT  [|] odd-0 on rank [12] [|] x")
 # The same with one executor thread per worker, and at debug level.
 pd_expect(output.forward_debug LABEL mpi NP 3 MAX_SECONDS 30
   ARGS -t 1 --log-level debug ${F}/output.so runs=2

@@ -105,7 +105,11 @@ static void streams(void)
     struct proto_log l;
     char runs[8][128], texts[8][128];
     int kinds[8], n = 0;
+    char path[] = "/tmp/test_fwd.XXXXXX", left[256] = "";
+    int fd = mkstemp(path), saved2 = dup(2);
 
+    CHECK(fd >= 0 && saved2 >= 0);
+    CHECK(dup2(fd, 2) == 2);
     CHECK_EQ(fwd_start(&f), 0);
     CHECK(fwd_framing());
     fwd_set_run("shout-3");
@@ -128,8 +132,19 @@ static void streams(void)
         snprintf(texts[n], sizeof(texts[n]), "%s", l.text);
     }
     f.n = 0;            /* sent, as far as fwd_stop knows */
+    /* Written after the last read: fwd_stop puts it on the saved stderr
+     * (a file here). */
+    fwd_set_run("late-1");
+    printf("left over\n");
+    fwd_set_run(NULL);
     fwd_stop(&f);
     CHECK(!fwd_framing());
+    CHECK(dup2(saved2, 2) == 2);
+    close(saved2);
+    CHECK(pread(fd, left, sizeof(left) - 1, 0) > 0);
+    close(fd);
+    unlink(path);
+    CHECK_STR(left, "late-1: left over\n");
 
     /* stderr is line-buffered: "warn" went out with the flush, after
      * the frame written meanwhile. */
