@@ -23,7 +23,8 @@
  *
  * Cost: nothing per task run that prints nothing but a check of the stdio
  * buffers; the comm thread reads the pipe when a frame was written, and
- * every READ_PERIOD_S (20 ms) for direct writes.
+ * every READ_PERIOD_S (20 ms, checked every 8th round: up to 80 ms on an
+ * idle worker) for direct writes.
  *
  * Bounds: a line longer than FWD_LINE_MAX bytes is cut there and marked.
  * At most about FWD_BACKLOG bytes of lines wait to be sent; past that the
@@ -112,6 +113,7 @@ struct fwd {
     struct buf msg;         /* TAG_LOG being built */
     uint32_t n;             /* its entries */
     double read_at;         /* last read */
+    unsigned rounds;        /* fwd_read calls */
 };
 
 /* Make the pipe, fds 1 and 2, stdout and stderr forward (before the
@@ -127,8 +129,9 @@ void fwd_set_run(const char *name);
  * its newline), so it is in the pipe before the run's report. */
 void fwd_flush_stdio(void);
 
-/* Comm thread: read what tasks wrote, when a frame was written or every
- * READ_PERIOD_S; lines become TAG_LOG entries. True if bytes came. */
+/* Comm thread, each round: read what tasks wrote, when a frame was
+ * written, else every READ_PERIOD_S (checked every 8th round); lines
+ * become TAG_LOG entries. True if bytes came. */
 bool fwd_read(struct fwd *f);
 
 /* Send the entries read so far to `to` in one TAG_LOG, unless sends in
