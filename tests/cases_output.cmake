@@ -40,10 +40,11 @@ pd_expect(output.forward LABEL mpi NP 3 MAX_SECONDS 30
   ${_out_checks}
   MATCH "OUTPUT  [|] odd-0 on rank [12] [|] long x+ .cut: line longer than 4096 bytes.\n"
         "OUTPUT  [|] odd-0 on rank [12] [|] no newline at the end\n"
+        "OUTPUT  [|] rank [12] [|] direct\n"
         "Finished in state Completed: 9 of 9 task runs completed"
   HAS "| two\\nlines\n"
   HASNOT "a debug line"
-  NOMATCH "OUTPUT  [|] odd-0 on rank [12] [|] x")
+  NOMATCH "OUTPUT  [|] odd-0 on rank [12] [|] x" "(^|\n)direct\n")
 # The same with one executor thread per worker, and at debug level.
 pd_expect(output.forward_debug LABEL mpi NP 3 MAX_SECONDS 30
   ARGS -t 1 --log-level debug ${F}/output.so runs=2

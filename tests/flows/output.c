@@ -1,12 +1,14 @@
 /* Task output reaching rank 0 (fwd.h): runs that pd_log and print several
  * lines each, a process-isolated run that does both, a last line without
  * its newline, a line too long to forward whole, and a pd_log message
- * with a newline in it; flood=N prints N more lines a run. Checked by
+ * with a newline in it, a line written to fd 1 directly; flood=N prints N
+ * more lines a run. Checked by
  * tests/cases_output.cmake and tests/output_flood.sh. */
 #include <pdask.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static int talk(pd_ctx *ctx, const pd_value *a, int n, pd_value *out)
 {
@@ -46,6 +48,9 @@ static int odd(pd_ctx *ctx, const pd_value *a, int n, pd_value *out)
     printf("long %s\n", big);
     pd_log(ctx, PD_INFO, "two\nlines");
     pd_log(ctx, PD_DEBUG, "a debug line");
+    /* Straight to fd 1, past stdio: forwarded under the rank alone. */
+    if (write(STDOUT_FILENO, "direct\n", 7) != 7)
+        return pd_fail(ctx, "write: fd 1 is not open");
     printf("no newline at the end");
     return 0;
 }
