@@ -487,6 +487,38 @@ void fwd_stop(struct fwd *f)
     memset(f, 0, sizeof(*f));
 }
 
+void fwd_dump(int rd, int fd)
+{
+    char in[1024], out[2 * sizeof(in) + 2];
+    int state = 0;      /* 0 text, 1 the kind after RS, 2 the run name */
+    bool named = false;
+    ssize_t k;
+
+    while ((k = read(rd, in, sizeof(in))) > 0) {
+        size_t n = 0;
+        for (ssize_t i = 0; i < k; i++) {
+            char c = in[i];
+            if (c == FRAME_START) {
+                state = 1;
+            } else if (state == 1) {
+                state = 2;
+                named = false;
+            } else if (state == 2 && c == FRAME_SEP) {
+                if (named) {
+                    out[n++] = ':';
+                    out[n++] = ' ';
+                }
+                state = 0;
+            } else {
+                named |= state == 2;
+                out[n++] = c;
+            }
+        }
+        if (write(fd, out, n) < 0)
+            return;
+    }
+}
+
 /* ------------------------------------------------------------- rank 0 */
 
 void fwd_print(struct rd *r, int rank)

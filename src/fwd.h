@@ -32,8 +32,9 @@
  * task that writes waits until rank 0 has caught up, so no line is
  * dropped. A framed line written before a run ended reaches rank 0 before
  * the run's report (no report goes out while lines wait). What a worker
- * holds when it stops goes to its own stderr; what it holds when it dies
- * is lost.
+ * holds when it stops goes to its own stderr; when it crashes, what is
+ * still in the pipe does (fwd_dump), and only lines read but not yet sent
+ * are lost.
  */
 #ifndef PD_FWD_H
 #define PD_FWD_H
@@ -142,6 +143,12 @@ bool fwd_send(struct fwd *f, struct comm *c, struct peer to);
  * worker's own stderr, give fds 1 and 2, stdout and stderr back, free.
  * Does nothing when f was not started. */
 void fwd_stop(struct fwd *f);
+
+/* A dying worker's last words: copy what is in the pipe rd (read end,
+ * nonblocking) to fd, frames as "run: text". Async-signal-safe: for the
+ * crash handler, so what a task wrote just before it crashed (an assert's
+ * message) is not lost with the worker. */
+void fwd_dump(int rd, int fd);
 
 /* Rank 0: print the entries of a TAG_LOG from rank through log.c. */
 void fwd_print(struct rd *r, int rank);

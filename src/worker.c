@@ -248,6 +248,8 @@ static int crash_rank;
 /* Where crash reports go: stderr, or the saved one while fd 2 is the
  * pipe of forwarded output (fwd.h), which nobody reads once we die. */
 static int crash_fd = STDERR_FILENO;
+/* That pipe's read end (or -1): what tasks wrote last goes out first. */
+static int crash_pipe = -1;
 
 /* A task run that crashes takes its worker down (unless it runs in its own
  * process); say which run it was before the default action ends the rank.
@@ -275,6 +277,8 @@ static void on_crash(int sig)
         r /= 10;
     } while (r && k > 0);
     parts[1] = num + k;
+    if (crash_pipe >= 0)
+        fwd_dump(crash_pipe, crash_fd);
     for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
         for (const char *p = parts[i]; *p && n < sizeof(msg); p++)
             msg[n++] = *p;
@@ -293,6 +297,11 @@ static void on_task_exit(int status, void *arg)
     (void)arg;
     if (!running_name)
         return;
+    if (crash_pipe >= 0) {
+        fflush(stdout);
+        fflush(stderr);
+        fwd_dump(crash_pipe, crash_fd);
+    }
     dprintf(crash_fd, "pdask-mpi: error: rank %d: task run %s called "
             "exit(%d), which ends its worker and the job; return an error "
             "from the task instead, or give it .isolation = \"process\"\n",
@@ -1083,7 +1092,7 @@ int worker_run(struct comm *c, const struct worker_opts *o)
                     "on this rank: cannot make its pipe (%s)", c->rank,
                     strerror(-rc));
         else
-            crash_fd = wk.fwd.err_fd;
+            crash_fd = wk.fwd.err_fd, crash_pipe = wk.fwd.rd;
     }
     for (int i = 0; i < o->threads; i++) {
         if (pthread_create(&th[i], NULL, executor_main, &wk) != 0)
@@ -1096,7 +1105,7 @@ int worker_run(struct comm *c, const struct worker_opts *o)
                 o->threads, wk.nthreads ? "" : "; running tasks on the comm "
                 "thread");
     if (!wk.nthreads) { /* the comm thread must never wait on the pipe */
-        crash_fd = STDERR_FILENO;
+        crash_fd = STDERR_FILENO, crash_pipe = -1;
         fwd_stop(&wk.fwd);
     }
 
@@ -1130,7 +1139,7 @@ int worker_run(struct comm *c, const struct worker_opts *o)
     pthread_mutex_unlock(&wk.ready.mu);
     for (int i = 0; i < wk.nthreads; i++)
         pthread_join(th[i], NULL);
-    crash_fd = STDERR_FILENO;
+    crash_fd = STDERR_FILENO, crash_pipe = -1;
     fwd_stop(&wk.fwd);
     comm_flush(c, 1e9);
     free(th);

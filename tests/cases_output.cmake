@@ -77,3 +77,19 @@ pd_expect(output.flood LABEL mpi MAX_SECONDS 90 TIMEOUT 120
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/output_flood.sh
           $<TARGET_FILE:pdask-mpi> ${F}
   MATCH "flood ok: 200000 lines" NOMATCH "FAIL")
+
+# A worker that crashes or exits: what the run wrote last still comes out
+# once, from rank 0 if it got it, else from the dying worker
+# ("last-0: ..."), never lost.
+pd_expect(output.last_words LABEL mpi NP 2 RC 139 MAX_SECONDS 30
+  ARGS ${F}/lastwords.so
+  MATCH "(last-0: |last-0 on rank 1 [|] )last words of last-0\n"
+        "(last-0: |last-0 on rank 1 [|] )unfinished line\n"
+        "pdask-mpi: error: rank 1: task run last-0 crashed with SIGSEGV"
+  COUNT 1 "last words of last-0" COUNT 1 "unfinished line")
+pd_expect(output.last_words_exit LABEL mpi NP 2 RC 5 MAX_SECONDS 30
+  ARGS ${F}/lastwords.so mode=exit
+  MATCH "(last-0: |last-0 on rank 1 [|] )last words of last-0\n"
+        "(last-0: |last-0 on rank 1 [|] )unfinished line\n"
+        "pdask-mpi: error: rank 1: task run last-0 called exit[(]5[)]"
+  COUNT 1 "last words of last-0" COUNT 1 "unfinished line")
