@@ -161,10 +161,32 @@ static void streams(void)
     CHECK_STR(texts[4], "raw");
 }
 
+/* The crash handler's copy: frames as "run: text", raw bytes as they
+ * are, a frame without a run as its text alone. */
+static void dump(void)
+{
+    int in[2], out[2];
+    char buf[256] = "";
+
+    CHECK_EQ(pipe2(in, O_NONBLOCK), 0);
+    CHECK_EQ(pipe2(out, O_NONBLOCK), 0);
+    fwd_frame(in[1], LOG_OUTPUT, "shout-3", "#3", 2);
+    CHECK(write(in[1], "raw\n", 4) == 4);
+    fwd_frame(in[1], PD_ERROR, "", "no run", 6);
+    fwd_dump(in[0], out[1]);
+    CHECK(read(out[0], buf, sizeof(buf) - 1) > 0);
+    CHECK_STR(buf, "shout-3: #3\nraw\nno run\n");
+    close(in[0]);
+    close(in[1]);
+    close(out[0]);
+    close(out[1]);
+}
+
 int main(void)
 {
     frames();
     lines();
+    dump();
     streams();
     return 0;
 }
