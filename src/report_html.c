@@ -186,7 +186,9 @@ static double hist_quantile(const struct hist *h, double q)
     for (int k = 0; k < HIST_BUCKETS; k++) {
         acc += h->b[k];
         if (acc >= want && want > 0) {
-            v = k == 0 ? 0.5 : exp2(((double)k - 0.5) / HIST_PER_OCTAVE);
+            /* Bucket 0 holds the runs under 1 µs: worker times are
+             * whole µs, so they are 0 exactly. */
+            v = k == 0 ? 0 : exp2(((double)k - 0.5) / HIST_PER_OCTAVE);
             break;
         }
     }
@@ -524,7 +526,8 @@ int report_html_finish(struct report_html *h, int code)
     static const char mark[] = "/*PDASK_DATA*/";
     const char *page = (const char *)report_page;
     const char *at = strstr(page, mark); /* checked by cmake/embed.cmake */
-    double wall_s = (double)(report_now_us() - h->t0_us) * 1e-6;
+    uint64_t t_end = report_now_us();
+    double wall_s = (double)(t_end - h->t0_us) * 1e-6;
     double cpu_s = thread_cpu_s() - h->cpu0;
     struct buf b = { 0 };
     int rc = 0;
@@ -539,6 +542,13 @@ int report_html_finish(struct report_html *h, int code)
         log_error("report file %s: could not write it all (disk full?)",
                   h->path);
         rc = -1;
+    } else {
+        log_msg(PD_INFO, "pdask-mpi", "Performance report written to %s: "
+                "%zu bytes, %" PRIu64 " task runs (%zu drawn), in %.3f s",
+                h->path,
+                b.len + sizeof(report_page) - sizeof(mark),
+                h->nruns, h->plain.n + h->notable.n,
+                (double)(report_now_us() - t_end) * 1e-6);
     }
     buf_free(&b);
     free_all(h);
