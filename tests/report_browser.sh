@@ -26,7 +26,7 @@ chrome() { # file, more flags...
 mpirun ${MPIEXEC_PREFLAGS:-} -n 3 "$pd" --report "$dir/run.html" \
     "$flows/report.so" >"$dir/out" 2>&1
 [ -s "$dir/run.html" ] || { echo "FAIL: no report"; cat "$dir/out"; exit 1; }
-chrome "$dir/run.html" --dump-dom >"$dir/dom.html"
+chrome "$dir/run.html#selftest" --dump-dom >"$dir/dom.html"
 (cd "$dir" && chrome "$dir/run.html" --screenshot="$dir/shot.png" >/dev/null)
 "$py" - "$dir/dom.html" "$dir/shot.png" <<'PY' || fail=1
 import re, struct, sys, zlib
@@ -36,6 +36,13 @@ assert tag, "no DOM dumped: %r" % dom[:200]
 render = re.search(r'data-render="([^"]*)"', tag.group(0))
 assert render and render.group(1) == "ok", "the page did not render: %s" % (
     render.group(1) if render else tag.group(0))
+# The page's self-test hovered the longest bar (a crunch or prepare run)
+# and zoomed in on it once (1 / 0.8).
+hover = re.search(r'data-hover="([^"]*)"', tag.group(0))
+assert hover and re.match(r"(crunch|prepare|flaky)-[0-9]+  [(]", hover.group(1)), \
+    "hovering a bar showed no run: %s" % tag.group(0)
+zoom = re.search(r'data-zoom="([^"]*)"', tag.group(0))
+assert zoom and zoom.group(1) == "1.25", "the wheel did not zoom: %s" % tag.group(0)
 x, y, w, h = map(int, re.search(r'data-stream-rect="([0-9,]+)"',
                                 tag.group(0)).group(1).split(","))
 
