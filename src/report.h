@@ -14,6 +14,7 @@
 
 struct config;
 struct pd_params;
+struct report_html;
 
 struct report {
     int status_fd;        /* -1: no status file */
