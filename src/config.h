@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "pdask.h"
+#include "resources.h"
 
 /* X(section, key, field, type, default, minimum, maximum) - the one schema.
  * Types: STR (char *), INT (long, minimum <= v <= maximum), REAL (double,
@@ -47,6 +48,14 @@ enum config_key {
     CFG_COUNT
 };
 
+/* Resource tags of one [worker N] (rank) or [host NAME] (host) section. */
+struct cfg_tags {
+    int rank;                 /* 0 for a host section */
+    char *host;
+    struct res_set set;
+    char source[128];         /* "pdask.ini:12" */
+};
+
 struct config {
     char *address;            /* tcp://host:port of an existing cluster */
     char *cluster_class;      /* auto, mpi, spawn, or PATH.so:symbol */
@@ -66,6 +75,8 @@ struct config {
     char *name;               /* flow run name; "" = the flow's name */
     char *log_level;
     char source[CFG_COUNT][128]; /* "default", "pdask.ini:3", ... */
+    struct cfg_tags *tags;    /* [worker N] and [host NAME] sections */
+    int ntags;
 };
 
 void config_init(struct config *c);

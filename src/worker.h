@@ -20,6 +20,7 @@ struct worker_opts {
                                    sent nothing for this long (> 0) */
     const char *isolation;      /* "thread" or "process": where runs of
                                    tasks that do not say go */
+    int gpu_first, gpu_found;   /* its GPUs from hwloc (taskrun_req) */
 };
 
 /* Serve the scheduler until it says stop; returns 0. */
