@@ -540,3 +540,17 @@ void config_print(const struct config *c, FILE *out)
         fprintf(out, "  %-34s = %-16s (%s)\n", name, val, c->source[k]);
     }
 }
+
+void config_get(const struct config *c, int k, char *name, size_t nlen,
+                char *val, size_t vlen)
+{
+    const struct field *f = &fields[k];
+
+    snprintf(name, nlen, "%s.%s", f->section, f->key);
+    if (f->type == STR)
+        snprintf(val, vlen, "%s", *(char *const *)cslot(c, k));
+    else if (f->type == INT)
+        snprintf(val, vlen, "%ld", *(const long *)cslot(c, k));
+    else
+        snprintf(val, vlen, "%g", *(const double *)cslot(c, k));
+}

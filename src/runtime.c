@@ -363,8 +363,8 @@ static bool start(struct run *r, char **argv)
     /* Before the others agree to start: a path that cannot be written
      * stops every rank with exit 2. */
     if (!e && !info && r->w.rank == 0 &&
-        report_open(&r->rep, r->cfg.status_path, r->cfg.trace_path, err,
-                    sizeof(err)) != 0)
+        report_open(&r->rep, r->cfg.status_path, r->cfg.trace_path,
+                    r->cfg.report_path, err, sizeof(err)) != 0)
         e = err;
     watchdog_start(&wd, &r->cfg, r->w.rank, o->path);
     if (!e && provided < MPI_THREAD_FUNNELED)
@@ -459,6 +459,8 @@ static int run_flow(struct run *r)
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
         flow_init(f, 1, r->mod, r->def, r->cfg.name, &r->params, &c);
+        report_context(&r->rep, f->name, &r->cfg, &r->params, r->threads,
+                       r->w.size);
         code = sched_run(&c, f, &so);
         while (code != EXIT_USAGE &&
                (key = params_unused(&r->params, &from)))
@@ -466,7 +468,7 @@ static int run_flow(struct run *r)
                     "flow never read it: check its spelling", key);
         flow_destroy(f);
         free(f);
-        report_close(&r->rep);
+        report_close(&r->rep, code);
         if (so.lost) {
             /* The lost rank may never exit: end the whole job. */
             fflush(NULL);

@@ -713,7 +713,7 @@ static void stop_interrupted(struct sched *s)
             atomic_load(&g->nruns) - g->ncompleted, pd__now() - s->t0,
             128 + sig);
     if (s->rep)
-        report_close(s->rep);
+        report_close(s->rep, 128 + sig);
     fflush(NULL);
     _exit(128 + sig);
 }
