@@ -961,7 +961,7 @@ def main():
 
 # Sections of RESULTS.md that other programs write (exec_cost, taskbench.py)
 # and this one keeps: everything from the first of these headings on.
-KEPT_HEADINGS = ("## Executors", "## Dependency graphs")
+KEPT_HEADINGS = ("## Executors", "## Dependency graphs", "## Resources")
 
 
 def kept_sections(path):

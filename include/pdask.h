@@ -37,7 +37,7 @@ extern "C" {
 #define PD_VERSION_STRING "0.1.0"
 /* Bumped when PD_TASK/PD_FLOW definitions change layout; the runner refuses
  * a flow built against another one. */
-#define PD_ABI_VERSION 2
+#define PD_ABI_VERSION 3
 
 #define PD_API __attribute__((visibility("default")))
 
@@ -154,6 +154,7 @@ struct pd_task_def {
     int priority;           /* higher first among ready runs (default 0) */
     const char *workers;    /* "1,3": run only on these worker ranks */
     int allow_other_workers; /* non-zero: workers is a preference only */
+    const char *resources;  /* "GPU=1": held while it runs (see below) */
 };
 
 /*
@@ -192,6 +193,20 @@ PD_API void pd_log(pd_ctx *ctx, enum pd_level level, const char *fmt, ...)
 PD_API int pd_task_rank(const pd_ctx *ctx);            /* MPI rank running it */
 PD_API const char *pd_task_run_name(const pd_ctx *ctx); /* "shout-3" */
 PD_API int pd_task_attempt(const pd_ctx *ctx);         /* 1, 2, ... */
+
+/* What the run holds of a resource it asked for ("GPU"): the amount, 0
+ * when it holds none. */
+PD_API double pd_task_resource(const pd_ctx *ctx, const char *name);
+
+/* The ids of the units of name the run holds, up to n of them into ids;
+ * returns how many it holds. For GPUs found by hwloc these are the device
+ * numbers on the node (as CUDA_VISIBLE_DEVICES counts them); otherwise the
+ * unit numbers of the worker, 0 up. A fraction (GPU=0.5) holds a share of
+ * one unit. Under process isolation the helper also has
+ * CUDA_VISIBLE_DEVICES set to the GPUs the run holds; a thread cannot have
+ * its own environment, so threads read pd_task_resource_ids instead. */
+PD_API int pd_task_resource_ids(const pd_ctx *ctx, const char *name, int *ids,
+                                int n);
 
 /* ------------------------------------------------------------------ flows */
 
@@ -302,7 +317,21 @@ PD_API void pd_flow_log(pd_flow *flow, enum pd_level level, const char *fmt,
  * queue where runs wait (rank 0's and each worker's); ties go in
  * submission order; a running task is never pre-empted. workers restricts
  * runs to those worker ranks (with allow_other_workers, it is only a
- * preference). A bad workers list fails the runs submitted with it.
+ * preference).
+ *
+ * resources ("GPU=1", "GPU=0.5,MEM=4e9") are held while the run runs: it
+ * goes only to a worker whose free resources cover them, so two GPU=1 runs
+ * never overlap on a worker with GPU=1. Runs without resources never wait
+ * behind one that cannot be placed yet. An amount is a share of one unit
+ * (below 1) or whole units. A request that no worker could ever hold ends
+ * Failed at once, naming what the workers have. Workers get their
+ * resources from hwloc (CPU, MEM in bytes, GPU), [cluster_kwargs]
+ * resources, and [host NAME] and [worker N] sections of the INI file:
+ * `pdask-mpi info` shows them and where each came from.
+ *
+ * An annotation that does not parse (isolation, workers, resources) stops
+ * the flow with a message naming it and exit code 2; so does a task
+ * default in PD_TASK, when the .so is loaded.
  *
  * Leaving a PD_ANNOTATE block with return, break or goto skips its pop:
  * the annotation then stays in force for the rest of the flow function.
@@ -315,6 +344,7 @@ struct pd_annotations {
     const char *isolation;      /* "thread" or "process" */
     const char *workers;        /* "1,3" */
     int allow_other_workers;
+    const char *resources;      /* "GPU=1,MEM=4e9" */
 };
 
 PD_API void pd_annotate_push(pd_flow *flow, const struct pd_annotations *a);

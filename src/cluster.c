@@ -331,7 +331,7 @@ void cluster_fill_node(int cores, int *workers, int *threads)
 }
 
 int cluster_size_threads(MPI_Comm comm, int forced, struct topology *tp,
-                         int *first_core)
+                         int *first_core, int share[2])
 {
     MPI_Comm node;
     int rank, nrank, nsize, same = 0, index = 0, cores, threads;
@@ -363,5 +363,7 @@ int cluster_size_threads(MPI_Comm comm, int forced, struct topology *tp,
     if (threads < 1)
         threads = 1;
     *first_core = index * threads;
+    share[0] = index;
+    share[1] = same ? same : 1;
     return threads;
 }

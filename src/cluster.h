@@ -52,8 +52,10 @@ void cluster_fill_node(int cores, int *workers, int *threads);
 
 /* Executor threads for this rank: forced (> 0), or the cores of its cpuset
  * divided among the worker ranks of its node that share that cpuset. Also
- * the first core to bind to. Collective. */
+ * the first core to bind to, and this rank's place among those workers
+ * (share[0] of share[1]), which split the node's GPUs and memory too.
+ * Collective. */
 int cluster_size_threads(MPI_Comm comm, int forced, struct topology *tp,
-                         int *first_core);
+                         int *first_core, int share[2]);
 
 #endif

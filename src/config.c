@@ -72,6 +72,9 @@ void config_free(struct config *c)
     for (int k = 0; k < CFG_COUNT; k++)
         if (fields[k].type == STR)
             free(*(char **)slot(c, k));
+    for (int i = 0; i < c->ntags; i++)
+        free(c->tags[i].host);
+    free(c->tags);
     memset(c, 0, sizeof(*c));
 }
 
@@ -99,38 +102,48 @@ static bool known_section(const char *section)
 
 int config_parse_resources(const char *s, char *err, size_t errlen)
 {
-    const char *p = s;
+    struct res_set set;
+    return res_parse(s, RES_TAGS, &set, err, errlen);
+}
 
-    while (*p) {
-        const char *name = p, *eq;
-        char *end;
-        while (isalnum((unsigned char)*p) || *p == '_' || *p == '-')
-            p++;
-        eq = p;
-        if (eq == name || *eq != '=') {
-            snprintf(err, errlen, "resources \"%s\": expected NAME=AMOUNT "
-                     "at \"%s\"; write e.g. GPU=1,memory=4e9", s, name);
-            return PD_EINVAL;
-        }
+/* [worker N] and [host NAME]: resource tags for one rank or one host.
+ * 1 when section is one of those (err set on a bad one), 0 otherwise. */
+static int set_tag_section(struct config *c, const char *section,
+                           const char *key, const char *value,
+                           const char *source, char *err, size_t errlen)
+{
+    struct cfg_tags t = { 0 };
+    char *end, why[400];
+
+    if (strncmp(section, "worker ", 7) == 0) {
         errno = 0;
-        double v = strtod(eq + 1, &end);
-        if (end == eq + 1 || errno || !isfinite(v) || v <= 0) {
-            snprintf(err, errlen, "resources \"%s\": amount of %.*s is not "
-                     "a positive number; write e.g. %.*s=1", s,
-                     (int)(eq - name), name, (int)(eq - name), name);
-            return PD_EINVAL;
+        long r = strtol(section + 7, &end, 10);
+        if (end == section + 7 || *end || errno || r < 1 || r > 1 << 20) {
+            snprintf(err, errlen, "%s: [%s]: write [worker N] with N a "
+                     "worker rank, 1 or more", source, section);
+            return 1;
         }
-        p = end;
-        if (*p == ',')
-            p++;
-        else if (*p) {
-            snprintf(err, errlen, "resources \"%s\": expected ',' after "
-                     "%.*s; write e.g. GPU=1,memory=4e9", s,
-                     (int)(p - name), name);
-            return PD_EINVAL;
-        }
+        t.rank = (int)r;
+    } else if (strncmp(section, "host ", 5) == 0 && section[5]) {
+        t.host = pd__xstrdup(section + 5);
+    } else {
+        return 0;
     }
-    return 0;
+    if (strcmp(key, "resources") != 0) {
+        snprintf(err, errlen, "%s: unknown key \"%s\" in [%s]; a [worker N] "
+                 "or [host NAME] section takes resources = NAME=AMOUNT,...",
+                 source, key, section);
+    } else if (res_parse(value, RES_TAGS, &t.set, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "%s: [%s] %s", source, section, why);
+    } else {
+        snprintf(t.source, sizeof(t.source), "%s", source);
+        c->tags = pd__xrealloc(c->tags, sizeof(*c->tags) *
+                                            (size_t)(c->ntags + 1));
+        c->tags[c->ntags++] = t;
+        return 1;
+    }
+    free(t.host);
+    return 1;
 }
 
 /* The cluster_class values: auto, mpi, spawn, or PATH.so:symbol. */
@@ -152,6 +165,9 @@ int config_set(struct config *c, const char *section, const char *key,
     char *end;
 
     if (k < 0) {
+        err[0] = '\0';
+        if (set_tag_section(c, section, key, value, source, err, errlen))
+            return err[0] ? PD_EINVAL : 0;
         if (!section[0])
             snprintf(err, errlen, "%s: key \"%s\" comes before any "
                      "[section]; put it under its section, e.g. "
@@ -159,7 +175,8 @@ int config_set(struct config *c, const char *section, const char *key,
         else if (!known_section(section))
             snprintf(err, errlen, "%s: unknown section [%s]; the sections "
                      "are task_runner, cluster_kwargs, adapt_kwargs, "
-                     "client_kwargs and logging (see ini/pdask.ini)",
+                     "client_kwargs, logging, [worker N] and [host NAME] "
+                     "(see ini/pdask.ini)",
                      source, section);
         else
             snprintf(err, errlen, "%s: unknown key \"%s\" in [%s]; see "
@@ -287,6 +304,8 @@ static int on_ini(void *user, const char *section, const char *key,
             snprintf(x->err, sizeof(x->err), "%s", err);
         return 0;
     }
+    if (k < 0)
+        return 1; /* a [worker N] or [host NAME] section: they add up */
     /* The last one wins, as in inih, but a repeat is often a mistake. */
     if (x->first[k] && log_first_rank())
         log_msg(PD_WARNING, "pdask-mpi", "%s: %s set again (first at line "
@@ -526,4 +545,18 @@ void config_print(const struct config *c, FILE *out)
         snprintf(name, sizeof(name), "%s.%s", f->section, f->key);
         fprintf(out, "  %-34s = %-16s (%s)\n", name, val, c->source[k]);
     }
+}
+
+void config_get(const struct config *c, int k, char *name, size_t nlen,
+                char *val, size_t vlen)
+{
+    const struct field *f = &fields[k];
+
+    snprintf(name, nlen, "%s.%s", f->section, f->key);
+    if (f->type == STR)
+        snprintf(val, vlen, "%s", *(char *const *)cslot(c, k));
+    else if (f->type == INT)
+        snprintf(val, vlen, "%ld", *(const long *)cslot(c, k));
+    else
+        snprintf(val, vlen, "%g", *(const double *)cslot(c, k));
 }

@@ -83,6 +83,8 @@ void flow_destroy(struct pd_flow *f)
     store_destroy(&f->names);
     for (int i = 1; i < atomic_load(&f->nprofiles); i++) {
         free(f->profiles[i]->workers);
+        free(f->profiles[i]->res);
+        free(f->profiles[i]->res_text);
         free(f->profiles[i]);
     }
     free(f->profiles);
@@ -273,6 +275,33 @@ static bool pack_args(struct pd_flow *f, struct pd_future *t, int nargs,
 
 /* ---- annotations ---- */
 
+/* A bad annotation is a usage error, as a bad parameter is: one message
+ * naming it, exit 2, nothing more submitted. */
+static void check_annotation(struct pd_flow *f, const struct pd_annotations *a)
+{
+    char err[400] = "";
+    struct res_set set;
+    int *ranks = NULL, n;
+
+    if (a->isolation && strcmp(a->isolation, "thread") &&
+        strcmp(a->isolation, "process"))
+        snprintf(err, sizeof(err), "isolation = \"%s\": write \"thread\" "
+                 "or \"process\"", a->isolation);
+    else if (a->workers)
+        flow_parse_workers(a->workers, &ranks, &n, err, sizeof(err));
+    if (!err[0] && a->resources)
+        res_parse(a->resources, RES_REQUEST, &set, err, sizeof(err));
+    free(ranks);
+    if (!err[0])
+        return;
+    snprintf(f->usage, sizeof(f->usage), "flow %s: PD_ANNOTATE (or "
+             "pd_annotate_push) %s: fix the annotation", f->name, err);
+    if (self == f) {
+        f->usage_error = true;
+        pthread_exit(NULL);
+    }
+}
+
 PD_API void pd_annotate_push(pd_flow *f, const struct pd_annotations *a)
 {
     struct pd_annotations in = { 0 }, *top;
@@ -298,7 +327,11 @@ PD_API void pd_annotate_push(pd_flow *f, const struct pd_annotations *a)
         top->workers = a->workers;
         top->allow_other_workers = a->allow_other_workers;
     }
+    if (a->resources)
+        top->resources = a->resources;
     f->nanns++;
+    f->anngen++;
+    check_annotation(f, a);
 }
 
 PD_API void pd_annotate_pop(pd_flow *f)
@@ -311,10 +344,10 @@ PD_API void pd_annotate_pop(pd_flow *f)
         return;
     }
     f->nanns--;
+    f->anngen++;
 }
 
-/* Parse a worker list "1,3,5-7" into ranks; a message in err when bad. */
-static int parse_workers(const char *s, int **out, int *n, char *err,
+int flow_parse_workers(const char *s, int **out, int *n, char *err,
                          size_t errlen)
 {
     const char *p = s;
@@ -363,7 +396,9 @@ static bool profile_equal(const struct profile *a, const struct profile *b)
     return a->retries == b->retries && a->isolation == b->isolation &&
            a->allow_other == b->allow_other && a->nworkers == b->nworkers &&
            (!a->nworkers || memcmp(a->workers, b->workers,
-                                   sizeof(int) * (size_t)a->nworkers) == 0);
+                                   sizeof(int) * (size_t)a->nworkers) == 0) &&
+           !a->res == !b->res &&
+           (!a->res || strcmp(a->res_text, b->res_text) == 0);
 }
 
 /* The profile of a run of def under the annotations in force, and its
@@ -376,6 +411,8 @@ static int run_profile(struct pd_flow *f, const struct pd_task_def *def,
     struct profile p = { .retries = -1 };
     const char *iso = a && a->isolation ? a->isolation : NULL;
     const char *workers = a && a->workers ? a->workers : def->workers;
+    const char *res = a && a->resources ? a->resources : def->resources;
+    struct res_set set;
     int n;
 
     *priority = a && a->priority ? a->priority : def->priority;
@@ -390,23 +427,35 @@ static int run_profile(struct pd_flow *f, const struct pd_task_def *def,
         p.isolation = strcmp(iso, "process") == 0 ? PROFILE_ISO_PROCESS
                                                   : PROFILE_ISO_THREAD;
     if (workers) {
-        if (parse_workers(workers, &p.workers, &p.nworkers, err,
+        if (flow_parse_workers(workers, &p.workers, &p.nworkers, err,
                           errlen) != 0)
             return -1;
         p.allow_other = a && a->workers ? a->allow_other_workers
                                         : def->allow_other_workers;
     }
-    if (p.retries < 0 && !p.isolation && !p.nworkers)
+    if (res && *res) {
+        if (res_parse(res, RES_REQUEST, &set, err, errlen) != 0) {
+            free(p.workers);
+            return -1;
+        }
+        p.res = pd__xmemdup(&set, sizeof(set));
+        p.res_text = pd__xstrdup(res);
+    }
+    if (p.retries < 0 && !p.isolation && !p.nworkers && !p.res)
         return 0;
     n = atomic_load(&f->nprofiles);
     for (int i = 1; i < n; i++) {
         if (profile_equal(f->profiles[i], &p)) {
             free(p.workers);
+            free(p.res);
+            free(p.res_text);
             return i;
         }
     }
     if (n == PROFILE_MAX) {
         free(p.workers);
+        free(p.res);
+        free(p.res_text);
         snprintf(err, errlen, "more than %d different annotations in one "
                  "flow run", PROFILE_MAX - 1);
         return -1;
@@ -465,8 +514,21 @@ PD_API pd_future *pd_submitv(pd_flow *f, pd_task_fn *fn, int nargs,
         t->flags |= RUN_BAD;
         t->message = pd__xstrdup(err);
     } else {
-        int p = run_profile(f, f->mod->tasks[def], &t->priority, err,
+        int p;
+        /* The same task under the same annotations as the last submit:
+         * the same profile, without parsing its strings again. */
+        if (f->last.gen == f->anngen && f->last.def == def && f->last.ok) {
+            p = f->last.profile;
+            t->priority = f->last.priority;
+        } else {
+            p = run_profile(f, f->mod->tasks[def], &t->priority, err,
                             sizeof(err));
+            f->last.gen = f->anngen;
+            f->last.def = def;
+            f->last.ok = p >= 0;
+            f->last.profile = p;
+            f->last.priority = t->priority;
+        }
         if (p < 0) {
             t->flags |= RUN_BAD;
             t->message = pd__xstrdup(err);

@@ -18,6 +18,7 @@
 #include "graph.h"
 #include "store.h"
 #include "params.h"
+#include "resources.h"
 #include "pdask.h"
 
 struct comm;
@@ -50,6 +51,8 @@ struct profile {
     bool allow_other;       /* workers is a preference */
     int nworkers;           /* ranks that may run it; 0: any */
     int *workers;
+    struct res_set *res;    /* resources it holds while it runs, or NULL */
+    char *res_text;         /* as the flow wrote them, for messages */
 };
 enum { PROFILE_ISO_TASK, PROFILE_ISO_THREAD, PROFILE_ISO_PROCESS };
 #define PROFILE_MAX 4096    /* distinct profiles a flow run may use */
@@ -76,11 +79,19 @@ struct pd_flow {
     _Atomic uint64_t wait_all;  /* for WAIT_ALL: runs that must end */
     _Atomic bool flow_done;     /* the flow function returned (and waited) */
     int flow_rc;                /* what it returned */
-    bool usage_error;           /* stopped by a bad parameter */
+    bool usage_error;           /* stopped by a bad parameter or annotation */
+    char usage[512];            /* the annotation's message, or "" */
     uint64_t nsubmitted;        /* flow thread only */
     struct pd_annotations *anns; /* flow thread only: the annotation in
                                    force at each nesting level, merged */
     int nanns, anncap;
+    uint64_t anngen;            /* flow thread only: bumped by push, pop */
+    struct {                    /* flow thread only: the last submit's */
+        uint64_t gen;
+        int def, profile;
+        int32_t priority;
+        bool ok;
+    } last;
     struct profile **profiles;  /* PROFILE_MAX slots; [0] unused */
     _Atomic int nprofiles;
     struct store names;         /* flow thread only: run id -> the name
@@ -109,6 +120,11 @@ static inline const struct profile *flow_profile(const struct pd_flow *f,
 {
     return t->profile ? f->profiles[t->profile] : NULL;
 }
+
+/* Parse a worker list "1,3,5-7" into ranks (malloc'd); 0, or PD_EINVAL
+ * with a message in err. */
+int flow_parse_workers(const char *s, int **out, int *n, char *err,
+                       size_t errlen);
 
 /* The flow run a live future belongs to, or NULL. */
 struct pd_flow *flow_of(const struct pd_future *t);

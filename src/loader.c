@@ -13,7 +13,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "flow.h"
 #include "log.h"
+#include "resources.h"
 #include "util.h"
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER; /* guards `opened` */
@@ -88,6 +90,24 @@ static struct module *registering(const char *what, const char *name)
     return loading;
 }
 
+/* A task's .workers and .resources parse, or the module says why. */
+static bool check_task_strings(struct module *m, const struct pd_task_def *def)
+{
+    char why[400] = "";
+    struct res_set set;
+    int *ranks = NULL, n;
+
+    if (def->workers)
+        flow_parse_workers(def->workers, &ranks, &n, why, sizeof(why));
+    free(ranks);
+    if (!why[0] && def->resources)
+        res_parse(def->resources, RES_REQUEST, &set, why, sizeof(why));
+    if (why[0] && !m->error[0])
+        snprintf(m->error, sizeof(m->error), "task '%s': PD_TASK(%s, ...) "
+                 "has %s", def->name, def->name, why);
+    return !why[0];
+}
+
 void pd__register_task(const struct pd_task_def *def, int abi)
 {
     struct module *m = registering("TASK", def->name);
@@ -106,6 +126,8 @@ void pd__register_task(const struct pd_task_def *def, int abi)
                      def->name, def->isolation);
         return;
     }
+    if (!check_task_strings(m, def))
+        return;
     loader_add_task(m, def);
 }
 

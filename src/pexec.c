@@ -222,6 +222,28 @@ static void default_crash_signals(void)
         sigaction(sigs[i], &sa, NULL);
 }
 
+/* CUDA_VISIBLE_DEVICES for one attempt: the GPUs it holds, else what the
+ * helper started with. */
+static void set_gpus(const struct taskrun_req *req)
+{
+    static bool saved;
+    static char *orig;
+    char list[256];
+
+    if (!saved) {
+        const char *v = getenv("CUDA_VISIBLE_DEVICES");
+        orig = v ? pd__xstrdup(v) : NULL;
+        saved = true;
+    }
+    taskrun_gpu_list(req, list, sizeof(list));
+    if (list[0])
+        setenv("CUDA_VISIBLE_DEVICES", list, 1);
+    else if (orig)
+        setenv("CUDA_VISIBLE_DEVICES", orig, 1);
+    else
+        unsetenv("CUDA_VISIBLE_DEVICES");
+}
+
 /* Run the attempt the request in `in` asks for, into out; args is scratch
  * space of *cap values, grown as needed. */
 static void helper_run(const struct module *mod, const struct buf *in,
@@ -268,6 +290,16 @@ static void helper_run(const struct module *mod, const struct buf *in,
     }
     req.args = *args;
     req.nargs = (int)n;
+    req.holdslen = rd_u32(&r);
+    req.holds = req.holdslen ? rd_take(&r, req.holdslen) : NULL;
+    req.gpu_first = (int)rd_u32(&r);
+    req.gpu_found = (int)rd_u32(&r);
+    if (r.bad) {
+        taskrun_set(out, PD_FAILED, "malformed request to the helper "
+                    "process");
+        return;
+    }
+    set_gpus(&req);
     taskrun_attempt(&req, out);
 }
 
@@ -623,6 +655,11 @@ static int request_build(struct pexec *px, const struct exec_req *req,
             taskrun_set(out, PD_FAILED, "argument %d cannot go to a helper "
                         "process: %s", i + 1, pd_strerror(rc));
     }
+    /* What it holds, and which GPUs those are (CUDA_VISIBLE_DEVICES). */
+    buf_u32(b, (uint32_t)run->holdslen);
+    buf_put(b, run->holds, run->holdslen);
+    buf_u32(b, (uint32_t)run->gpu_first);
+    buf_u32(b, (uint32_t)run->gpu_found);
     if (!rc && frame_end(b) != 0) {
         rc = PD_ETOOBIG;
         taskrun_set(out, PD_FAILED, "arguments too large for a helper "

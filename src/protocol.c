@@ -224,6 +224,28 @@ void proto_put_task(struct buf *b, const struct proto_task *t)
     buf_u32(b, t->nargs);
     buf_u32(b, t->argslen);
     buf_put(b, t->args, t->argslen);
+    if (t->flags & TASK_HOLDS) {
+        buf_u32(b, t->holdslen);
+        buf_put(b, t->holds, t->holdslen);
+    }
+}
+
+int proto_get_holds_count(struct rd *r, uint32_t *n)
+{
+    *n = rd_u8(r);
+    return r->bad ? PD_EINVAL : 0;
+}
+
+int proto_get_hold(struct rd *r, struct proto_hold *h)
+{
+    const char *name = rd_str(r);
+
+    h->name = name && !r->bad ? name : "";
+    h->amt = (int64_t)rd_u64(r);
+    h->units = rd_u64(r);
+    if (h->amt < 0)
+        r->bad = true;
+    return r->bad ? PD_EINVAL : 0;
 }
 
 int proto_get_task(struct rd *r, struct proto_task *t)
@@ -238,6 +260,12 @@ int proto_get_task(struct rd *r, struct proto_task *t)
     t->nargs = rd_u32(r);
     t->argslen = rd_u32(r);
     t->args = rd_take(r, t->argslen);
+    t->holdslen = 0;
+    t->holds = NULL;
+    if (t->flags & TASK_HOLDS) {
+        t->holdslen = rd_u32(r);
+        t->holds = rd_take(r, t->holdslen);
+    }
     /* Every value takes a byte at least: refuse before anyone allocates
      * nargs of anything. */
     if (t->nargs > t->argslen)

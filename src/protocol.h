@@ -93,6 +93,7 @@ int proto_get_value_ref(struct rd *r, pd_value *v, struct proto_ref *ref);
 enum {
     TASK_THREAD = 1 << 0,   /* run on a thread whatever the task says */
     TASK_PROCESS = 1 << 1,  /* run in a helper process */
+    TASK_HOLDS = 1 << 2,    /* resources held follow the arguments */
 };
 
 /* One task run in TAG_TASKS: header, then nargs packed values. */
@@ -107,7 +108,22 @@ struct proto_task {
     uint32_t nargs;
     uint32_t argslen;
     const uint8_t *args; /* borrowed from the message */
+    uint32_t holdslen;  /* with TASK_HOLDS: u8 n, then n times (name as
+                           buf_str, u64 amount in millionths, u64 unit
+                           mask); see proto_get_hold */
+    const uint8_t *holds;
 };
+
+/* One resource a run holds, read from proto_task's holds. */
+struct proto_hold {
+    const char *name;   /* borrowed, NUL-terminated */
+    int64_t amt;        /* millionths */
+    uint64_t units;     /* bit k: unit k of the worker */
+};
+
+/* The holds' count, then each hold in turn; PD_EINVAL when malformed. */
+int proto_get_holds_count(struct rd *r, uint32_t *n);
+int proto_get_hold(struct rd *r, struct proto_hold *h);
 
 void proto_put_task(struct buf *b, const struct proto_task *t);
 int proto_get_task(struct rd *r, struct proto_task *t);

@@ -228,8 +228,26 @@ static void core_list(int first, int threads, int n, char *buf, size_t len)
     }
 }
 
+/* "    resources: GPU=1 (pdask.ini:7), CPU=1 (hwloc)" */
+static void print_tags(const struct res_tags *t)
+{
+    if (!t->set.n) {
+        printf("    resources: none\n");
+        return;
+    }
+    printf("    resources:");
+    for (int i = 0; i < t->set.n; i++) {
+        char a[32];
+        res_format_amount(t->set.it[i].amt, a, sizeof(a));
+        printf("%s %s=%s (%s)", i ? "," : "", t->set.it[i].name, a,
+               t->source[i]);
+    }
+    printf("\n");
+}
+
 static void print_info(const struct world *w, const struct config *cfg,
                        const char *file, const int *threads,
+                       const struct res_tags *tags,
                        const int *firsts, const int *ncores,
                        const char *hosts, const struct topology *tp,
                        bool have_topo)
@@ -268,6 +286,7 @@ static void print_info(const struct world *w, const struct config *cfg,
                    hosts + (size_t)r * MPI_MAX_PROCESSOR_NAME, threads[r],
                    threads[r] == 1 ? "" : "s", strpbrk(cores, ",-") ? "s" : "",
                    cores);
+            print_tags(&tags[r]);
         }
     }
     if (have_topo) {
@@ -293,8 +312,32 @@ struct run {
     bool have_topo;
     int *threads;                /* rank 0: executor threads of each rank */
     int mine, first_core;        /* this rank's threads and first core */
+    struct res_found found;      /* this rank's share of its node's GPUs */
+    struct res_tags *tags;       /* rank 0: resource tags of each rank */
     const struct pd_cluster_ops *ops;
 };
+
+/* Each rank's resource tags (hwloc's share of its node, then the INI
+ * file's), gathered on rank 0. Collective. */
+static void gather_tags(struct run *r, const int share[2])
+{
+    char host[MPI_MAX_PROCESSOR_NAME] = "";
+    struct res_tags mine;
+    int len = 0;
+
+    r->found.cpus = r->mine;
+    if (r->have_topo) {
+        r->found.mem = topo_memory(&r->tp) / (uint64_t)share[1];
+        res_split(topo_gpus(&r->tp), share[0], share[1], &r->found.gpu_first,
+                  &r->found.gpus);
+    }
+    MPI_Get_processor_name(host, &len);
+    res_worker_tags(&mine, &r->found, &r->cfg, r->w.rank, host);
+    if (r->w.rank == 0)
+        r->tags = pd__xcalloc((size_t)r->w.size, sizeof(*r->tags));
+    MPI_Gather(&mine, (int)sizeof(mine), MPI_BYTE, r->tags, (int)sizeof(mine),
+               MPI_BYTE, 0, r->w.comm);
+}
 
 /* MPI up, settings resolved, the cluster made or joined, tasks agreed,
  * threads sized. false after the error was reported (exit 2). */
@@ -320,8 +363,8 @@ static bool start(struct run *r, char **argv)
     /* Before the others agree to start: a path that cannot be written
      * stops every rank with exit 2. */
     if (!e && !info && r->w.rank == 0 &&
-        report_open(&r->rep, r->cfg.status_path, r->cfg.trace_path, err,
-                    sizeof(err)) != 0)
+        report_open(&r->rep, r->cfg.status_path, r->cfg.trace_path,
+                    r->cfg.report_path, err, sizeof(err)) != 0)
         e = err;
     watchdog_start(&wd, &r->cfg, r->w.rank, o->path);
     if (!e && provided < MPI_THREAD_FUNNELED)
@@ -351,11 +394,13 @@ static bool start(struct run *r, char **argv)
     if (!r->have_topo && r->w.rank == 1)
         log_msg(PD_WARNING, "pdask-mpi", "hwloc could not read the "
                 "topology: one executor thread per worker");
+    int share[2];
     r->mine = cluster_size_threads(r->w.comm, (int)r->cfg.threads_per_worker,
                                    r->have_topo ? &r->tp : NULL,
-                                   &r->first_core);
+                                   &r->first_core, share);
     r->threads = pd__xcalloc((size_t)r->w.size, sizeof(int));
     MPI_Gather(&r->mine, 1, MPI_INT, r->threads, 1, MPI_INT, 0, r->w.comm);
+    gather_tags(r, share);
     watchdog_stop(&wd);
     return true;
 }
@@ -380,7 +425,8 @@ static int show_info(struct run *r)
     }
     if (r->w.rank == 0)
         print_info(&r->w, &r->cfg, config_pick_file(r->o->config_file),
-                   r->threads, firsts, ncores, hosts, &r->tp, r->have_topo);
+                   r->threads, r->tags, firsts, ncores, hosts, &r->tp,
+                   r->have_topo);
     free(places);
     free(firsts);
     free(ncores);
@@ -402,7 +448,7 @@ static int run_flow(struct run *r)
     comm_init(&c, r->w.comm);
     if (r->w.rank == 0) {
         struct pd_flow *f = pd__xmalloc(sizeof(*f));
-        struct sched_opts so = { r->threads, r->w.size,
+        struct sched_opts so = { r->threads, r->w.size, r->tags,
                                  (int)r->cfg.prefetch, r->cfg.heartbeat_s,
                                  &r->rep, r->cfg.progress_s, false };
         int from = 0;
@@ -413,6 +459,8 @@ static int run_flow(struct run *r)
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
         flow_init(f, 1, r->mod, r->def, r->cfg.name, &r->params, &c);
+        report_context(&r->rep, f->name, &r->cfg, &r->params, r->threads,
+                       r->w.size);
         code = sched_run(&c, f, &so);
         while (code != EXIT_USAGE &&
                (key = params_unused(&r->params, &from)))
@@ -420,7 +468,7 @@ static int run_flow(struct run *r)
                     "flow never read it: check its spelling", key);
         flow_destroy(f);
         free(f);
-        report_close(&r->rep);
+        report_close(&r->rep, code);
         if (so.lost) {
             /* The lost rank may never exit: end the whole job. */
             fflush(NULL);
@@ -430,7 +478,8 @@ static int run_flow(struct run *r)
         struct worker_opts wo = { r->mine, r->mod, r->def_of, r->ndefs,
                                   r->w.size, r->have_topo ? &r->tp : NULL,
                                   r->first_core, r->cfg.heartbeat_s / 4,
-                                  r->cfg.isolation,
+                                  r->cfg.isolation, r->found.gpu_first,
+                                  r->found.gpus,
                                   !strcmp(r->cfg.task_output, "forward") };
         /* Task output reaches mpirun through a pipe: keep it in order
          * with the logs instead of in a 4 KiB block at exit. */
@@ -452,6 +501,7 @@ int runtime_run(char **argv, const struct options *o)
         topo_destroy(&r.tp);
     free(r.def_of);
     free(r.threads);
+    free(r.tags);
     params_free(&r.params);
     config_free(&r.cfg);
     loader_close(r.mod);

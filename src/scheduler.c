@@ -60,6 +60,11 @@ struct sched {
     size_t incap;
     struct pd_future **deferred; /* ready runs whose workers were full */
     size_t ndeferred, deferredcap;
+    struct ready **rq;    /* by profile: ready runs waiting for resources
+                             (NULL until a run of it had to wait) */
+    uint16_t *rqlive;     /* profiles whose rq is not empty */
+    int nrqlive;
+    struct store holds;   /* run id -> struct res_hold, while it runs */
     double t0;
 };
 
@@ -115,6 +120,17 @@ static void unwref_inputs(struct sched *s, struct pd_future *t)
         graph_unwref(s->g, u);
 }
 
+/* Run t has ended on worker w: what it held is free again. */
+static void unhold(struct sched *s, const struct pd_future *t, int w)
+{
+    const struct store_entry *e = store_get(&s->holds, t->id);
+
+    if (!e)
+        return;
+    wtable_unhold(&s->wt, w, (const struct res_hold *)e->data);
+    store_drop(&s->holds, t->id);
+}
+
 static void on_done(struct sched *s, int w, struct rd *r)
 {
     uint32_t n = proto_get_count(r);
@@ -136,6 +152,8 @@ static void on_done(struct sched *s, int w, struct rd *r)
         }
         t->flags &= ~RUN_SENT;
         wtable_reported(&s->wt, w);
+        if (flow_profile(s->f, t) && flow_profile(s->f, t)->res)
+            unhold(s, t, w);
         s->inflight--;
         unwref_inputs(s, t);
         double took = d.runtime_us * 1e-6;
@@ -280,6 +298,7 @@ static void describe(struct sched *s, const struct pd_future *t,
     pk->only = pr ? pr->workers : NULL;
     pk->nonly = pr ? pr->nworkers : 0;
     pk->allow_other = pr && pr->allow_other;
+    pk->res = pr ? pr->res : NULL;
     pk->run_s = s->avg_s[t->def];
     pk->prefetch = s->prefetch;
     pk->in = s->in;
@@ -291,12 +310,13 @@ static void describe(struct sched *s, const struct pd_future *t,
 /* Append t to the batch for worker w; dependencies become values (small
  * results kept on rank 0) or references to the worker making or holding
  * them. -1 when an input is gone (t has failed). */
-static int encode(struct sched *s, struct pd_future *t, int w)
+static int encode(struct sched *s, struct pd_future *t, int w,
+                  const struct res_hold *hold)
 {
     const struct profile *pr = flow_profile(s->f, t);
     struct proto_task pt = { s->f->run, t->priority, pr ? pr->retries : -1,
                              t->id, t->def, t->seq, 0,
-                             t->nargs, t->argslen, t->args };
+                             t->nargs, t->argslen, t->args, 0, NULL };
     struct buf a = { 0 };
     struct rd r;
     pd_value v;
@@ -339,12 +359,169 @@ static int encode(struct sched *s, struct pd_future *t, int w)
         pt.args = a.data;
         pt.argslen = (uint32_t)a.len;
     }
-    if (s->tasks[w].n && s->tasks[w].b.len + pt.argslen + 64 > PROTO_MAX_MSG)
+    struct buf hb = { 0 };
+    if (hold) {
+        const struct res_set *cap = &s->wt.w[w].res->cap;
+        buf_u8(&hb, (uint8_t)hold->n);
+        for (int i = 0; i < hold->n; i++) {
+            buf_str(&hb, cap->it[hold->h[i].idx].name);
+            buf_u64(&hb, (uint64_t)hold->h[i].amt);
+            buf_u64(&hb, hold->h[i].units);
+        }
+        pt.flags |= TASK_HOLDS;
+        pt.holds = hb.data;
+        pt.holdslen = (uint32_t)hb.len;
+    }
+    if (s->tasks[w].n &&
+        s->tasks[w].b.len + pt.argslen + pt.holdslen + 64 > PROTO_MAX_MSG)
         send_tasks(s, w);
     proto_put_task(comm_batch_add(s->c, peer_of(s, w), TAG_TASKS,
-                                  &s->tasks[w], pt.argslen + 64), &pt);
+                                  &s->tasks[w], pt.argslen + pt.holdslen + 64),
+                   &pt);
     buf_free(&a);
+    buf_free(&hb);
     return 0;
+}
+
+/* "rank 1 GPU=1,CPU=2; rank 2 CPU=2": what the workers have. */
+static void have(const struct sched *s, char *buf, size_t len)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (int w = 0; w < s->wt.n && used + 1 < len; w++) {
+        char tags[256] = "none";
+        if (s->wt.w[w].state == W_GONE)
+            continue;
+        if (s->wt.w[w].res)
+            res_format(&s->wt.w[w].res->cap, tags, sizeof(tags));
+        used += (size_t)snprintf(buf + used, len - used, "%srank %d %s",
+                                 used ? "; " : "", s->wt.w[w].rank, tags);
+    }
+}
+
+/* Whether t must end now instead of waiting for a worker: its worker
+ * list names none there is, or no worker could hold its resources. */
+static bool unplaceable(struct sched *s, struct pd_future *t,
+                        const struct pick *pk)
+{
+    char msg[1024], workers[700];
+
+    if (pk->nonly && !pk->allow_other && !wtable_any(&s->wt, pk)) {
+        snprintf(msg, sizeof(msg), "workers: none of the worker ranks it "
+                 "may run on is in this cluster (workers are ranks 1 to "
+                 "%d)", s->wt.n);
+    } else if (pk->res && s->wt.n && !wtable_could_hold(&s->wt, pk)) {
+        have(s, workers, sizeof(workers));
+        snprintf(msg, sizeof(msg), "resources %s: no worker has that much; "
+                 "the workers have: %s. Give workers resources in the INI "
+                 "file ([cluster_kwargs] resources, [worker N] or "
+                 "[host NAME]) or ask for less",
+                 flow_profile(s->f, t)->res_text, workers);
+    } else {
+        return false;
+    }
+    graph_fail(s->g, t, msg);
+    return true;
+}
+
+/* Send t to worker w, holding its resources there. */
+static bool send_run(struct sched *s, struct pd_future *t, int w,
+                     const struct pick *pk, bool debug)
+{
+    struct res_hold hold, *hp = NULL;
+
+    if (pk->res) {
+        wtable_hold(&s->wt, w, pk->res, &hold);
+        hp = &hold;
+    }
+    if (encode(s, t, w, hp) != 0) {
+        if (hp)
+            wtable_unhold(&s->wt, w, hp);
+        return false;
+    }
+    if (hp)
+        store_put(&s->holds, t->id, pd__xmemdup(hp, sizeof(*hp)),
+                  sizeof(*hp));
+    graph_dispatched(s->g, t, w);
+    /* Each input's worker copy stays until t has been reported. */
+    struct up_iter it = graph_up_begin(t);
+    struct pd_future *u;
+    while ((u = graph_up_next(s->g, &it)))
+        u->wrefs++;
+    t->ticket = wtable_sent(&s->wt, w);
+    s->inflight++;
+    if (debug)
+        log_msg(PD_DEBUG, run_name(s, t), "Running on rank %d",
+                s->wt.w[w].rank);
+    return true;
+}
+
+/* Queue t with the runs of its profile that wait for resources. */
+static void wait_for_resources(struct sched *s, struct pd_future *t)
+{
+    if (!s->rq)
+        s->rq = pd__xcalloc(PROFILE_MAX, sizeof(*s->rq));
+    if (!s->rq[t->profile]) {
+        s->rq[t->profile] = pd__xmalloc(sizeof(struct ready));
+        ready_init(s->rq[t->profile]);
+    }
+    if (!s->rq[t->profile]->count) {
+        if (!s->rqlive)
+            s->rqlive = pd__xcalloc(PROFILE_MAX, sizeof(*s->rqlive));
+        s->rqlive[s->nrqlive++] = t->profile;
+    }
+    ready_push(s->rq[t->profile], t);
+}
+
+/* Runs that wait for resources: the best head among the profiles first
+ * (priority, then submission order), each profile until its head does
+ * not fit anywhere this round. */
+static int dispatch_waiting(struct sched *s, bool debug)
+{
+    int sent = 0, nopen = s->nrqlive, w;
+    struct pick pk;
+
+    while (nopen > 0) {
+        int best = -1;
+        struct pd_future *t, *bt = NULL;
+        for (int i = 0; i < nopen; i++) {
+            t = ready_peek(s->rq[s->rqlive[i]]);
+            if (!bt || t->priority > bt->priority ||
+                (t->priority == bt->priority && t->id < bt->id)) {
+                bt = t;
+                best = i;
+            }
+        }
+        struct ready *q = s->rq[s->rqlive[best]];
+        t = ready_pop(q);
+        if (graph_state_final(atomic_load(&t->state))) {
+            ; /* ended NotReady while it waited */
+        } else {
+            describe(s, t, &pk);
+            if (!unplaceable(s, t, &pk)) {
+                w = wtable_pick(&s->wt, &pk);
+                if (w < 0) {
+                    /* Its head does not fit: the profile is done for this
+                     * round (closed: swapped past the open ones). */
+                    ready_push(q, t);
+                    uint16_t p = s->rqlive[best];
+                    s->rqlive[best] = s->rqlive[nopen - 1];
+                    s->rqlive[nopen - 1] = p;
+                    nopen--;
+                    continue;
+                }
+                sent += send_run(s, t, w, &pk, debug);
+            }
+        }
+        if (!q->count) {
+            /* Empty: out of the live list (keeping closed ones after). */
+            s->rqlive[best] = s->rqlive[nopen - 1];
+            s->rqlive[nopen - 1] = s->rqlive[--s->nrqlive];
+            nopen--;
+        }
+    }
+    return sent;
 }
 
 static int dispatch(struct sched *s)
@@ -360,21 +537,28 @@ static int dispatch(struct sched *s)
             continue;
         }
         describe(s, t, &pk);
-        if (pk.nonly && !pk.allow_other && !wtable_any(&s->wt, &pk)) {
-            char msg[256];
+        if (unplaceable(s, t, &pk)) {
             graph_pop(s->g);
-            snprintf(msg, sizeof(msg), "workers: none of the worker ranks "
-                     "it may run on is in this cluster (workers are ranks "
-                     "1 to %d)", s->wt.n);
-            graph_fail(s->g, t, msg);
+            continue;
+        }
+        /* Behind runs of its profile that wait already, or it would
+         * overtake them. */
+        if (pk.res && s->rq && s->rq[t->profile] &&
+            s->rq[t->profile]->count) {
+            graph_pop(s->g);
+            wait_for_resources(s, t);
             continue;
         }
         if ((w = wtable_pick(&s->wt, &pk)) < 0) {
-            if (w == -1 && !pk.nonly)
+            if (w == -1 && !pk.nonly && !pk.res)
                 break; /* every worker is full */
+            graph_pop(s->g);
+            if (pk.res) {
+                wait_for_resources(s, t);
+                continue;
+            }
             /* Its workers are full (or it waits for its input's worker),
              * others may not be: look past it. */
-            graph_pop(s->g);
             if (s->ndeferred == s->deferredcap) {
                 s->deferredcap = s->deferredcap ? s->deferredcap * 2 : 16;
                 s->deferred = pd__xrealloc(s->deferred, s->deferredcap *
@@ -384,24 +568,13 @@ static int dispatch(struct sched *s)
             continue;
         }
         graph_pop(s->g);
-        if (encode(s, t, w) != 0)
-            continue;
-        graph_dispatched(s->g, t, w);
-        /* Each input's worker copy stays until t has been reported. */
-        struct up_iter it = graph_up_begin(t);
-        struct pd_future *u;
-        while ((u = graph_up_next(s->g, &it)))
-            u->wrefs++;
-        t->ticket = wtable_sent(&s->wt, w);
-        s->inflight++;
-        if (debug)
-            log_msg(PD_DEBUG, run_name(s, t), "Running on rank %d",
-                    s->wt.w[w].rank);
-        sent++;
+        sent += send_run(s, t, w, &pk, debug);
     }
     for (size_t i = 0; i < s->ndeferred; i++)
         ready_push(&s->g->ready, s->deferred[i]);
     s->ndeferred = 0;
+    if (s->nrqlive)
+        sent += dispatch_waiting(s, debug);
     for (w = 0; w < s->wt.n; w++) {
         send_tasks(s, w);
         comm_send_batch(s->c, peer_of(s, w), TAG_FETCH, &s->fetch[w]);
@@ -543,7 +716,7 @@ static void stop_interrupted(struct sched *s)
             atomic_load(&g->nruns) - g->ncompleted, pd__now() - s->t0,
             128 + sig);
     if (s->rep)
-        report_close(s->rep);
+        report_close(s->rep, 128 + sig);
     fflush(NULL);
     _exit(128 + sig);
 }
@@ -642,7 +815,7 @@ static int outcome(struct sched *s)
     int code;
 
     if (f->usage_error) {
-        log_error("%s", f->params->st->error);
+        log_error("%s", f->usage[0] ? f->usage : f->params->st->error);
         return 2;
     }
     code = f->flow_rc != 0 || atomic_load(&f->g.nfailed) ? 1 : 0;
@@ -689,10 +862,13 @@ static void sched_init(struct sched *s, struct comm *c, struct pd_flow *f,
     s->shown = pd__now();
     s->heartbeat_s = o->heartbeat_s > 0 ? o->heartbeat_s : 1e9;
     s->lost = -1;
+    store_init(&s->holds, true);
     wtable_init(&s->wt);
     for (int r = 1; r < o->nranks; r++) {
         int w = wtable_add(&s->wt, 0, r, o->threads[r]);
         wtable_set_state(&s->wt, w, W_ACTIVE);
+        if (o->tags)
+            wtable_set_resources(&s->wt, w, &o->tags[r].set);
         s->wt.w[w].seen = now;
     }
     s->nbatch = s->wt.n;
@@ -718,6 +894,14 @@ static void sched_destroy(struct sched *s)
     free(s->avg_s);
     free(s->in);
     free(s->deferred);
+    for (int p = 0; s->rq && p < PROFILE_MAX; p++) {
+        if (s->rq[p])
+            ready_destroy(s->rq[p]);
+        free(s->rq[p]);
+    }
+    free(s->rq);
+    free(s->rqlive);
+    store_destroy(&s->holds);
     wtable_destroy(&s->wt);
 }
 

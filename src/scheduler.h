@@ -6,11 +6,13 @@
 
 #include "comm.h"
 #include "flow.h"
+#include "resources.h"
 
 struct sched_opts {
     const int *threads;   /* executor threads of each rank of endpoint 0
                              (index 0, the scheduler, unused) */
     int nranks;           /* ranks on endpoint 0 */
+    const struct res_tags *tags; /* resource tags of each rank, or NULL */
     int prefetch;         /* extra short task runs queued ahead per thread */
     double heartbeat_s;   /* a worker silent this long is lost (> 0) */
     struct report *report; /* status file and trace, or NULL */

@@ -12,6 +12,7 @@
 #include "exec.h"
 #include "fwd.h"
 #include "log.h"
+#include "resources.h"
 #include "util.h"
 
 /* The context a task function sees. */
@@ -123,6 +124,78 @@ void taskrun_set(struct taskrun_out *out, enum pd_state state,
     va_end(ap);
     out->state = state;
     out->result.len = 0;
+}
+
+/* The hold of resource name in req, into h: true when it holds some. */
+static bool find_hold(const struct taskrun_req *req, const char *name,
+                      struct proto_hold *h)
+{
+    struct rd r;
+    uint32_t n;
+
+    if (!req->holds || !name)
+        return false;
+    r = rd_init(req->holds, req->holdslen);
+    if (proto_get_holds_count(&r, &n) != 0)
+        return false;
+    for (uint32_t i = 0; i < n; i++) {
+        if (proto_get_hold(&r, h) != 0)
+            return false;
+        if (strcmp(h->name, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The ids of h's units: device numbers for hwloc's GPUs. */
+static int hold_ids(const struct taskrun_req *req, const struct proto_hold *h,
+                    int *ids, int n)
+{
+    int k = 0;
+    bool gpu = strcmp(h->name, "GPU") == 0;
+
+    for (int u = 0; u < 64; u++) {
+        if (!(h->units >> u & 1))
+            continue;
+        if (k < n && ids)
+            ids[k] = gpu && u < req->gpu_found ? req->gpu_first + u : u;
+        k++;
+    }
+    return k;
+}
+
+PD_API double pd_task_resource(const pd_ctx *ctx, const char *name)
+{
+    struct proto_hold h;
+
+    if (!ctx || !find_hold(ctx->req, name, &h))
+        return 0;
+    return (double)h.amt / RES_ONE;
+}
+
+PD_API int pd_task_resource_ids(const pd_ctx *ctx, const char *name, int *ids,
+                                int n)
+{
+    struct proto_hold h;
+
+    if (!ctx || !find_hold(ctx->req, name, &h))
+        return 0;
+    return hold_ids(ctx->req, &h, ids, n);
+}
+
+void taskrun_gpu_list(const struct taskrun_req *req, char *buf, size_t len)
+{
+    struct proto_hold h;
+    int ids[64], n;
+    size_t used = 0;
+
+    buf[0] = '\0';
+    if (!find_hold(req, "GPU", &h))
+        return;
+    n = hold_ids(req, &h, ids, 64);
+    for (int i = 0; i < n && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%d",
+                                 i ? "," : "", ids[i]);
 }
 
 int taskrun_attempt(const struct taskrun_req *req, struct taskrun_out *out)

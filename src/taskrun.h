@@ -17,7 +17,15 @@ struct taskrun_req {
     int nargs;
     double timeout_s;           /* > 0: a completed attempt that took
                                    longer ends Failed (checked after) */
+    const uint8_t *holds;       /* resources held (proto_task's holds), */
+    size_t holdslen;            /* or NULL */
+    int gpu_first, gpu_found;   /* this worker's GPUs from hwloc: unit k
+                                   below gpu_found is device gpu_first + k */
 };
+
+/* The device ids of the GPUs req holds, "0,1" ("" for none): for
+ * CUDA_VISIBLE_DEVICES. */
+void taskrun_gpu_list(const struct taskrun_req *req, char *buf, size_t len);
 
 /* What one attempt gave. Zero it before first use; it can be reused. */
 struct taskrun_out {

@@ -115,18 +115,31 @@ int topo_bind_thread(const struct topology *tp, int k)
     return hwloc_set_cpubind(tp->t, core->cpuset, HWLOC_CPUBIND_THREAD);
 }
 
-/* OS devices that look like GPUs: CUDA, OpenCL, RSMI, Level Zero, or
- * a display device. */
-static int count_gpus(hwloc_topology_t t)
+/* GPUs: PCI devices (or other parents) with an OS device that is a GPU
+ * or a co-processor (CUDA, OpenCL, RSMI, Level Zero, NVML, DRM). One
+ * device often shows as several OS devices (cuda0 and nvml0): count
+ * each parent once. */
+int topo_gpus(const struct topology *tp)
 {
-    hwloc_obj_t o = NULL;
+    hwloc_obj_t o = NULL, seen[256];
     int n = 0;
 
-    while ((o = hwloc_get_next_osdev(t, o)))
-        if (o->attr->osdev.type == HWLOC_OBJ_OSDEV_GPU ||
-            o->attr->osdev.type == HWLOC_OBJ_OSDEV_COPROC)
-            n++;
+    while ((o = hwloc_get_next_osdev(tp->t, o)) && n < 256) {
+        bool dup = false;
+        if (o->attr->osdev.type != HWLOC_OBJ_OSDEV_GPU &&
+            o->attr->osdev.type != HWLOC_OBJ_OSDEV_COPROC)
+            continue;
+        for (int i = 0; i < n && o->parent; i++)
+            dup |= seen[i] == o->parent;
+        if (!dup)
+            seen[n++] = o->parent;
+    }
     return n;
+}
+
+uint64_t topo_memory(const struct topology *tp)
+{
+    return hwloc_get_root_obj(tp->t)->total_memory;
 }
 
 void topo_summary(const struct topology *tp, char *buf, size_t n)
@@ -136,5 +149,5 @@ void topo_summary(const struct topology *tp, char *buf, size_t n)
              hwloc_get_nbobjs_by_type(tp->t, HWLOC_OBJ_CORE),
              hwloc_get_nbobjs_by_type(tp->t, HWLOC_OBJ_PU),
              hwloc_get_nbobjs_by_type(tp->t, HWLOC_OBJ_NUMANODE),
-             count_gpus(tp->t));
+             topo_gpus(tp));
 }

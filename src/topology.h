@@ -6,6 +6,7 @@
 #include <hwloc.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct topology {
     hwloc_topology_t t;
@@ -29,6 +30,13 @@ char *topo_cpuset_string(const struct topology *tp);
 /* Bind the calling thread to the k-th core of the cpuset (mod ncores);
  * a no-op on a synthetic topology. 0 or -1. */
 int topo_bind_thread(const struct topology *tp, int k);
+
+/* GPUs of the machine (or of the synthetic or XML topology), each
+ * device once. */
+int topo_gpus(const struct topology *tp);
+
+/* Bytes of memory of the machine. */
+uint64_t topo_memory(const struct topology *tp);
 
 /* "1 package, 2 cores, 2 PUs, 1 NUMA node, 0 GPUs". */
 void topo_summary(const struct topology *tp, char *buf, size_t n);

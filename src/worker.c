@@ -97,6 +97,8 @@ struct wtask {
     char *message;
     struct waiter *waiters; /* comm thread: runs here waiting for this */
     struct parked *parked;  /* comm thread: fetches waiting for this */
+    const uint8_t *holds;   /* resources it holds, in msg (proto_task) */
+    uint32_t holdslen;
     int nargs;
     pd_value args[];
 };
@@ -396,6 +398,8 @@ static void run_task(struct worker *wk, struct wtask *t)
     struct exec_req req = { .run = {
         .def = def, .name = name, .rank = wk->c->rank, .args = t->args,
         .nargs = t->nargs, .timeout_s = def->timeout_s,
+        .holds = t->holds, .holdslen = t->holdslen,
+        .gpu_first = wk->o->gpu_first, .gpu_found = wk->o->gpu_found,
     } };
     struct taskrun_out out = { 0 };
 
@@ -724,6 +728,8 @@ static void on_tasks(struct worker *wk, uint8_t *data, size_t len)
         t->def = (uint32_t)wk->o->def_of[pt.def];
         t->seq = pt.seq;
         t->nargs = (int)pt.nargs;
+        t->holds = pt.holds;
+        t->holdslen = pt.holdslen;
         t->msg = mb;
         mb->refs++;
         wk->nrun++;

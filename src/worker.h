@@ -22,6 +22,7 @@ struct worker_opts {
                                    sent nothing for this long (> 0) */
     const char *isolation;      /* "thread" or "process": where runs of
                                    tasks that do not say go */
+    int gpu_first, gpu_found;   /* its GPUs from hwloc (taskrun_req) */
     bool forward;               /* task output and pd_log lines go to
                                    rank 0 (fwd.h); else they stay here */
 };

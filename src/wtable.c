@@ -25,6 +25,8 @@ void wtable_init(struct wtable *wt)
 
 void wtable_destroy(struct wtable *wt)
 {
+    for (int i = 0; i < wt->n; i++)
+        free(wt->w[i].res);
     free(wt->w);
     memset(wt, 0, sizeof(*wt));
 }
@@ -47,6 +49,42 @@ void wtable_set_state(struct wtable *wt, int id, enum wstate s)
 {
     if (id >= 0 && id < wt->n)
         wt->w[id].state = s;
+}
+
+void wtable_set_resources(struct wtable *wt, int id,
+                          const struct res_set *tags)
+{
+    if (id < 0 || id >= wt->n)
+        return;
+    free(wt->w[id].res);
+    wt->w[id].res = NULL;
+    if (tags && tags->n) {
+        wt->w[id].res = pd__xmalloc(sizeof(*wt->w[id].res));
+        res_pool_init(wt->w[id].res, tags);
+    }
+}
+
+bool wtable_could_hold(const struct wtable *wt, const struct pick *p)
+{
+    if (!p->res)
+        return true;
+    for (int i = 0; i < wt->n; i++)
+        if (wt->w[i].state != W_GONE && wt->w[i].res &&
+            res_could_fit(wt->w[i].res, p->res))
+            return true;
+    return false;
+}
+
+void wtable_hold(struct wtable *wt, int w, const struct res_set *res,
+                 struct res_hold *out)
+{
+    res_take(wt->w[w].res, res, out);
+}
+
+void wtable_unhold(struct wtable *wt, int w, const struct res_hold *h)
+{
+    if (w >= 0 && w < wt->n && wt->w[w].res)
+        res_give(wt->w[w].res, h);
 }
 
 int wtable_find(const struct wtable *wt, int ep, int rank)
@@ -163,6 +201,12 @@ static bool better(const struct wtable *wt, int c, double cs, int b,
     return (long)wc->inflight * wb->threads < (long)wb->inflight * wc->threads;
 }
 
+/* Whether worker w has the run's resources free now. */
+static bool has_room(const struct wentry *w, const struct pick *p)
+{
+    return !p->res || (w->res && res_fits(w->res, p->res));
+}
+
 /* Whether worker w's rank is in p->only (or there is no such list). */
 static bool allowed(const struct wentry *w, const struct pick *p)
 {
@@ -192,7 +236,7 @@ static int pick(struct wtable *wt, const struct pick *p, bool restrict_)
         double s;
 
         if (w->state != W_ACTIVE || w->inflight >= wtable_window(w, p) ||
-            (restrict_ && !allowed(w, p)))
+            (restrict_ && !allowed(w, p)) || !has_room(w, p))
             continue;
         s = start_s(wt, id, p, run_s);
         if (best < 0 || better(wt, id, s, best, best_s, h, run_s)) {
@@ -215,7 +259,8 @@ static bool wait_for_home(const struct wtable *wt, const struct pick *p,
     bool making = false;
 
     if (h < 0 || h >= wt->n || wt->w[h].state != W_ACTIVE ||
-        wt->w[h].inflight < wtable_window(&wt->w[h], p))
+        wt->w[h].inflight < wtable_window(&wt->w[h], p) ||
+        (p->res && !(wt->w[h].res && res_could_fit(wt->w[h].res, p->res))))
         return false;
     for (int i = 0; i < p->nin; i++)
         making |= p->in[i].worker == h && !p->in[i].done;

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "resources.h"
+
 enum wstate {
     W_JOINING,   /* starting: not given work yet */
     W_ACTIVE,    /* takes work */
@@ -28,6 +30,7 @@ struct wentry {
     uint32_t nreported;
     uint32_t seq;      /* TAG_TASKS messages sent to it so far */
     double seen;       /* when it was last heard from (pd__now) */
+    struct res_pool *res; /* its resource tags and holds, or NULL */
 };
 
 struct wtable {
@@ -42,6 +45,9 @@ void wtable_destroy(struct wtable *wt);
 /* A new worker, W_JOINING; returns its id. */
 int wtable_add(struct wtable *wt, int ep, int rank, int threads);
 void wtable_set_state(struct wtable *wt, int id, enum wstate s);
+/* Give worker id its resource tags (none when tags is empty). */
+void wtable_set_resources(struct wtable *wt, int id,
+                          const struct res_set *tags);
 
 /* The worker at (ep, rank): the live one, else the last one that left
  * from there; -1 when there never was one. */
@@ -75,7 +81,18 @@ struct pick {
     const int *only;   /* ranks it may run on (nonly of them), or NULL */
     int nonly;
     bool allow_other;  /* only is a preference: others when they are full */
+    const struct res_set *res; /* resources it holds while it runs, or NULL:
+                                  only workers with them free take it */
 };
+
+/* Whether a worker that is not gone could ever hold p->res, whatever its
+ * runs hold now (true when p->res is NULL). */
+bool wtable_could_hold(const struct wtable *wt, const struct pick *p);
+
+/* Take p->res on worker w for a run (res_take), and give it back. */
+void wtable_hold(struct wtable *wt, int w, const struct res_set *res,
+                 struct res_hold *out);
+void wtable_unhold(struct wtable *wt, int w, const struct res_hold *h);
 
 /* True when an active worker is one the run may go to (p->only). */
 bool wtable_any(const struct wtable *wt, const struct pick *p);

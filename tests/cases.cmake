@@ -124,7 +124,7 @@ foreach(case
     "bad_section|bad_section.ini:3: unknown section [[]cluster_kwarg[]]"
     "bad_number|bad_number.ini:2: n_workers = \"four\" is not a whole number"
     "negative|negative.ini:3: n_workers = -2 is below its minimum 0"
-    "bad_resources|bad_resources.ini:2: resources \"GPU=lots\": amount of GPU is not a positive number"
+    "bad_resources|bad_resources.ini:2: resources \"GPU=lots\": the amount of GPU is not a non-negative number"
     "address_conflict|address_conflict.ini:2: address is set [(]tcp://127.0.0.1:8786[)], so cluster_kwargs.n_workers [(].*address_conflict.ini:4[)] cannot be"
     "not_ini|not_ini.ini:2: not an INI line"
     "adapt_bad|adapt_bad.ini:2: adapt_kwargs minimum 5 is above maximum 2"

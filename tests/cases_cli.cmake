@@ -29,8 +29,8 @@ pd_expect(config.adapt_equal LABEL mpi NP 2
   MATCH "adapt_kwargs.minimum += 3 +[(]--adapt-min[)]"
         "adapt_kwargs.maximum += 3 +[(]--adapt-max[)]"
   NOMATCH "error")
-pd_expect(config.gpu_zero LABEL mpi NP 2 RC 2 ARGS info --resources GPU=0
-  MATCH "error: --resources: resources \"GPU=0\": amount of GPU is not a positive number")
+pd_expect(config.gpu_negative LABEL mpi NP 2 RC 2 ARGS info --resources GPU=-1
+  MATCH "error: --resources: resources \"GPU=-1\": the amount of GPU is not a non-negative number")
 pd_expect(config.local_beats_env LABEL mpi NP 2 ARGS info
   ENV PDASK_CONFIG=${INI}/good.ini
   MATCH "config file: pdask.ini"

@@ -72,7 +72,6 @@ pd_expect(mpi.notready_count LABEL mpi NP 3 RC 1 ARGS ${F}/chainfail.so n=2000
 # --- annotations: priority, nesting, workers, retries, isolation ---
 pd_expect(mpi.annotate LABEL mpi NP 4 RC 1 ARGS -t 1 ${F}/annotate.so
   HAS "annotate checks passed"
-      "cannot submit: workers = \"two\": write worker ranks (1 and up) like \"1,3\" or \"2-4\""
       "Finished in state Failed('workers: none of the worker ranks it may run on is in this cluster (workers are ranks 1 to 3)')"
       "fails-0 | attempt 2 failed: attempt 2 fails; retry 2/2 in 0 s"
       "Finished in state Crashed('crashed: killed by signal 11 (SIGSEGV)')"

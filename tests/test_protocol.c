@@ -88,7 +88,7 @@ static void messages(void)
 {
     struct buf b = { 0 }, args = { 0 };
     pd_value a = pd_int(7);
-    struct proto_task t = { 7, -4, 2, 5, 2, 3, TASK_PROCESS, 1, 0, NULL },
+    struct proto_task t = { 7, -4, 2, 5, 2, 3, TASK_PROCESS, 1, 0, NULL, 0, NULL },
                       t2;
     struct proto_done d = { .run = 7, .id = 9, .state = PD_FAILED, .attempts = 3,
                             .runtime_us = 1500, .message = "boom" }, d2;
@@ -178,7 +178,7 @@ static void messages(void)
 static void malformed(void)
 {
     static const uint8_t str[] = { PD_STR, 3, 0, 0, 0, 'a', 0, 'b', 0 };
-    struct proto_task t = { 1, 0, -1, 9, 0, 0, 0, 0xffffffffu, 0, NULL }, t2;
+    struct proto_task t = { 1, 0, -1, 9, 0, 0, 0, 0xffffffffu, 0, NULL, 0, NULL }, t2;
     struct proto_done d = { .id = 1, .state = PD_RUNNING, .message = "x" },
                       d2;
     struct buf b = { 0 };
@@ -198,8 +198,50 @@ static void malformed(void)
     buf_free(&b);
 }
 
+/* Resources a run holds travel after its arguments, and read back; a
+ * truncated or lying holds block is refused. */
+static void holds(void)
+{
+    struct buf b = { 0 }, h = { 0 };
+    struct proto_task t = { 1, 0, -1, 2, 0, 0, TASK_HOLDS, 0, 0, NULL, 0,
+                            NULL }, t2;
+    struct proto_hold ph;
+    uint32_t n;
+
+    buf_u8(&h, 2);
+    buf_str(&h, "GPU");
+    buf_u64(&h, 500000);
+    buf_u64(&h, 2);
+    buf_str(&h, "MEM");
+    buf_u64(&h, 4000000);
+    buf_u64(&h, 0);
+    t.holds = h.data;
+    t.holdslen = (uint32_t)h.len;
+    proto_put_task(&b, &t);
+    struct rd r = rd_init(b.data, b.len);
+    CHECK_EQ(proto_get_task(&r, &t2), 0);
+    CHECK(r.p == r.end);
+    CHECK_EQ(t2.holdslen, h.len);
+    struct rd hr = rd_init(t2.holds, t2.holdslen);
+    CHECK_EQ(proto_get_holds_count(&hr, &n), 0);
+    CHECK_EQ(n, 2);
+    CHECK_EQ(proto_get_hold(&hr, &ph), 0);
+    CHECK_STR(ph.name, "GPU");
+    CHECK_EQ(ph.amt, 500000);
+    CHECK_EQ(ph.units, 2);
+    CHECK_EQ(proto_get_hold(&hr, &ph), 0);
+    CHECK_STR(ph.name, "MEM");
+    CHECK_EQ(proto_get_hold(&hr, &ph), PD_EINVAL); /* only two */
+    /* A holds length past the end of the message. */
+    r = rd_init(b.data, b.len - 1);
+    CHECK_EQ(proto_get_task(&r, &t2), PD_EINVAL);
+    buf_free(&b);
+    buf_free(&h);
+}
+
 int main(void)
 {
+    holds();
     malformed();
     values();
     references();
