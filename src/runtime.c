@@ -18,6 +18,7 @@
 #include "comm.h"
 #include "config.h"
 #include "flow.h"
+#include "journal.h"
 #include "loader.h"
 #include "log.h"
 #include "params.h"
@@ -286,6 +287,7 @@ struct run {
     struct config cfg;
     struct pd_params params;
     struct report rep;           /* rank 0: status file and trace */
+    struct journal *jnl;         /* rank 0: the resume journal, or NULL */
     struct module *mod;
     const struct pd_flow_def *def;
     int *def_of, ndefs;          /* rank 0's task index -> local index */
@@ -323,6 +325,12 @@ static bool start(struct run *r, char **argv)
         report_open(&r->rep, r->cfg.status_path, r->cfg.trace_path, err,
                     sizeof(err)) != 0)
         e = err;
+    if (!e && !info && r->w.rank == 0 && r->cfg.journal_path[0]) {
+        struct journal_flow jf = { o->path, r->def->name, &r->params };
+        if (journal_open(&r->jnl, r->cfg.journal_path, &jf,
+                         r->cfg.retry_failed != 0, err, sizeof(err)) != 0)
+            e = err;
+    }
     watchdog_start(&wd, &r->cfg, r->w.rank, o->path);
     if (!e && provided < MPI_THREAD_FUNNELED)
         e = "this MPI library does not support MPI_THREAD_FUNNELED";
@@ -404,7 +412,8 @@ static int run_flow(struct run *r)
         struct pd_flow *f = pd__xmalloc(sizeof(*f));
         struct sched_opts so = { r->threads, r->w.size,
                                  (int)r->cfg.prefetch, r->cfg.heartbeat_s,
-                                 &r->rep, r->cfg.progress_s, false };
+                                 &r->rep, r->cfg.progress_s, r->jnl,
+                                 false };
         int from = 0;
         const char *key;
 
@@ -421,6 +430,8 @@ static int run_flow(struct run *r)
         flow_destroy(f);
         free(f);
         report_close(&r->rep);
+        journal_close(r->jnl);
+        r->jnl = NULL;
         if (so.lost) {
             /* The lost rank may never exit: end the whole job. */
             fflush(NULL);
@@ -451,6 +462,7 @@ int runtime_run(char **argv, const struct options *o)
         topo_destroy(&r.tp);
     free(r.def_of);
     free(r.threads);
+    journal_close(r.jnl);
     params_free(&r.params);
     config_free(&r.cfg);
     loader_close(r.mod);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "journal.h"
 #include "loader.h"
 #include "log.h"
 #include "protocol.h"
@@ -36,6 +37,7 @@
 struct sched {
     struct comm *c;
     struct report *rep;   /* status file and trace, or NULL */
+    struct journal *jnl;  /* resume journal, or NULL */
     struct pd_flow *f;
     struct graph *g;
     struct wtable wt;
@@ -156,10 +158,8 @@ static void on_done(struct sched *s, int w, struct rd *r)
         if (log_enabled(PD_DEBUG) && d.state == PD_COMPLETED)
             log_msg(PD_DEBUG, run_name(s, t), "Finished in state Completed() "
                     "on rank %d in %.6f s", s->wt.w[w].rank, took);
-        graph_end(s->g, t, (enum pd_state)d.state,
-                  d.state == PD_COMPLETED && d.size <= PROTO_INLINE_MAX
-                      ? d.inline_v : NULL,
-                  d.message);
+        graph_end(s->g, t, (enum pd_state)d.state, d.inline_v, d.message);
+        journal_record(s->jnl, s->g, t);
     }
 }
 
@@ -225,7 +225,8 @@ static int take_requests(struct sched *s)
         struct pd_future *t = reqs[i].t;
         switch (reqs[i].kind) {
         case REQ_SUBMIT:
-            graph_add(s->g, t);
+            if (!journal_replay(s->jnl, s->g, t))
+                graph_add(s->g, t);
             if (s->lost >= 0 && !graph_state_final(atomic_load(&t->state)))
                 graph_end(s->g, t, PD_CANCELLED, NULL, "cancelled: the flow "
                           "run is ending after a worker was lost");
@@ -305,6 +306,11 @@ static int encode(struct sched *s, struct pd_future *t, int w)
     if (pr && pr->isolation)
         pt.flags = pr->isolation == PROFILE_ISO_PROCESS ? TASK_PROCESS
                                                          : TASK_THREAD;
+    /* With a journal, every result comes to rank 0 in the report: one
+     * writer and one file, and a run is recorded only once its result is
+     * here, so a record never names a result that died with a worker. */
+    if (s->jnl)
+        pt.flags |= TASK_INLINE;
     if (t->flags & RUN_HAS_DEPS) {
         r = rd_init(t->args, t->argslen);
         for (uint32_t i = 0; i < t->nargs; i++) {
@@ -459,6 +465,18 @@ static int poll_messages(struct sched *s)
     return got;
 }
 
+/* "; N from the journal" for the summary line, or "". */
+static const char *journal_note(struct sched *s)
+{
+    static char buf[64];
+
+    if (!s->jnl)
+        return "";
+    snprintf(buf, sizeof(buf), "; %" PRIu64 " from the journal",
+             journal_replayed(s->jnl));
+    return buf;
+}
+
 static void summary(struct sched *s, int code)
 {
     struct graph *g = s->g;
@@ -472,8 +490,9 @@ static void summary(struct sched *s, int code)
                 s->notready - NOTREADY_SHOWN);
     log_msg(code == 0 ? PD_INFO : PD_ERROR, s->f->name,
             "Finished in state %s: %" PRIu64 " of %" PRIu64
-            " task runs completed, %" PRIu64 " did not, in %.3f s",
-            state, ok, total, total - ok, pd__now() - s->t0);
+            " task runs completed, %" PRIu64 " did not, in %.3f s%s",
+            state, ok, total, total - ok, pd__now() - s->t0,
+            journal_note(s));
 }
 
 /* Worker w fell silent: its runs crashed with it, and since results it
@@ -536,9 +555,10 @@ static void stop_interrupted(struct sched *s)
             "cancelled", name, n);
     log_msg(PD_ERROR, s->f->name, "Finished in state Cancelled: %" PRIu64
             " of %" PRIu64 " task runs completed, %" PRIu64 " did not, in "
-            "%.3f s; exit code %d", g->ncompleted, atomic_load(&g->nruns),
+            "%.3f s%s; exit code %d", g->ncompleted, atomic_load(&g->nruns),
             atomic_load(&g->nruns) - g->ncompleted, pd__now() - s->t0,
-            128 + sig);
+            journal_note(s), 128 + sig);
+    journal_close(s->jnl);
     if (s->rep)
         report_close(s->rep);
     fflush(NULL);
@@ -619,6 +639,7 @@ static void loop(struct sched *s)
         check_heartbeats(s);
         show_progress(s, false);
         log_bad(s);
+        journal_tick(s->jnl, false);
         if (busy) {
             flow_notify(f);
             comm_busy(s->c);
@@ -681,6 +702,7 @@ static void sched_init(struct sched *s, struct comm *c, struct pd_flow *f,
     s->g = &f->g;
     s->prefetch = o->prefetch;
     s->rep = o->report;
+    s->jnl = o->journal;
     s->progress_s = o->progress_s;
     s->tty = isatty(STDERR_FILENO);
     s->shown = pd__now();

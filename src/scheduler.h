@@ -15,6 +15,7 @@ struct sched_opts {
     double heartbeat_s;   /* a worker silent this long is lost (> 0) */
     struct report *report; /* status file and trace, or NULL */
     double progress_s;    /* progress every this often; 0: none */
+    struct journal *journal; /* resume journal (journal.h), or NULL */
     bool lost;            /* out: a worker was lost; the caller must end
                              the job (MPI_Abort), as the lost rank may
                              never exit */

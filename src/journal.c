@@ -1,0 +1,577 @@
+/* journal.c - see journal.h.
+ *
+ * Why SQLite: a journal must survive kill -9 and power loss without ever
+ * handing back a torn record, be read by key at submit (10^5 lookups in
+ * well under a second), and be looked at by hand when something goes
+ * wrong (`sqlite3 run.pdj 'select * from runs'`). SQLite's WAL gives the
+ * first (a torn tail of the log is ignored on open), an indexed table the
+ * second, and its shell the third; it is in every distribution. LMDB would
+ * do the first two but needs a map size chosen up front and has no tool a
+ * user already knows; a hand-made append-only log would need its own
+ * checksums, recovery and index, which is what SQLite already is.
+ *
+ * Durability: synchronous=NORMAL. In WAL mode a commit then writes the log
+ * without fsync; it survives the process or the whole job being killed
+ * (the OS has the pages), and after a power loss or node crash the last
+ * commits may be missing but the file is consistent. FULL would fsync each
+ * group commit, which on a parallel file system costs milliseconds, and
+ * what it protects (the last commits, after a node crash) only costs
+ * running those runs again.
+ */
+#include "journal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph.h"
+#include "loader.h"
+#include "log.h"
+#include "params.h"
+#include "protocol.h"
+#include "store.h"
+#include "util.h"
+
+#define FORMAT "pdask-mpi journal 1"
+
+struct journal {
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *get, *put, *begin, *commit;
+    bool retry;             /* Failed and Crashed records are run again */
+    bool broken;            /* a write failed: recording stopped */
+    bool open_tx;           /* a group is open */
+    double tx_start;        /* when its first record was added */
+    uint32_t tx_n;          /* records in it */
+    uint8_t (*keys)[JOURNAL_KEY]; /* by run id */
+    uint64_t nkeys, keycap;
+    struct store occ;       /* base key (first 8 bytes) -> occurrences
+                               so far, in len (data is a dummy) */
+    uint64_t replayed;
+};
+
+/* ---- opening ---- */
+
+static void hex(const uint8_t *p, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", p[i]);
+}
+
+/* BLAKE2b-256 of the file's content, in hex; -1 with errno. */
+static int hash_file(const char *path, char out[65])
+{
+    crypto_generichash_state st;
+    uint8_t buf[65536], h[32];
+    size_t n;
+    FILE *fp = fopen(path, "rb");
+
+    if (!fp)
+        return -1;
+    crypto_generichash_init(&st, NULL, 0, sizeof(h));
+    while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+        crypto_generichash_update(&st, buf, n);
+    int bad = ferror(fp);
+    fclose(fp);
+    if (bad) {
+        errno = EIO;
+        return -1;
+    }
+    crypto_generichash_final(&st, h, sizeof(h));
+    hex(h, sizeof(h), out);
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The parameters as "key=value" lines sorted by key; malloc'ed. */
+static char *params_text(const struct pd_params *p)
+{
+    struct buf b = { 0 };
+    char **lines = pd__xcalloc((size_t)(p ? p->n : 0) + 1, sizeof(char *));
+    int n = p ? p->n : 0;
+
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(p->keys[i]) + strlen(p->vals[i]) + 2;
+        lines[i] = pd__xmalloc(len);
+        snprintf(lines[i], len, "%s=%s", p->keys[i], p->vals[i]);
+    }
+    qsort(lines, (size_t)n, sizeof(*lines), cmp_str);
+    for (int i = 0; i < n; i++) {
+        buf_put(&b, lines[i], strlen(lines[i]));
+        buf_u8(&b, '\n');
+        free(lines[i]);
+    }
+    free(lines);
+    buf_u8(&b, '\0');
+    return (char *)b.data;
+}
+
+/* Run sql; 0, or the SQLite code with "journal PATH: what (SQLite: why)"
+ * in err. */
+static int exec(struct journal *j, const char *sql, const char *what,
+                char *err, size_t errlen)
+{
+    int rc = sqlite3_exec(j->db, sql, NULL, NULL, NULL);
+
+    if (rc != SQLITE_OK)
+        snprintf(err, errlen, "journal %s: %s (SQLite: %s)", j->path, what,
+                 sqlite3_errmsg(j->db));
+    return rc;
+}
+
+/* The message for a file SQLite could not read as a database. */
+static void damaged(struct journal *j, int rc, char *err, size_t errlen)
+{
+    int base = rc & 0xff;
+
+    if (base == SQLITE_NOTADB)
+        snprintf(err, errlen, "journal %s: not a pdask-mpi journal (not "
+                 "an SQLite database); give another path, or move the "
+                 "file away to start a new journal", j->path);
+    else if (base == SQLITE_CORRUPT)
+        snprintf(err, errlen, "journal %s: the file is damaged (SQLite: "
+                 "%s); move it away to start a new journal (its runs will "
+                 "run again)", j->path, sqlite3_errmsg(j->db));
+    else if (base == SQLITE_BUSY || base == SQLITE_LOCKED)
+        snprintf(err, errlen, "journal %s: in use by another pdask-mpi run "
+                 "(SQLite: %s); wait for it to end or give another path",
+                 j->path, sqlite3_errmsg(j->db));
+    else
+        snprintf(err, errlen, "journal %s: cannot use it (SQLite: %s); "
+                 "check the path and its directory's permissions",
+                 j->path, sqlite3_errmsg(j->db));
+}
+
+/* The head value under name, malloc'ed, or NULL. */
+static char *head_get(struct journal *j, const char *name)
+{
+    sqlite3_stmt *st;
+    char *v = NULL;
+
+    if (sqlite3_prepare_v2(j->db, "SELECT value FROM head WHERE name = ?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        v = pd__xstrdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int head_put(struct journal *j, const char *name, const char *value)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(j->db, "INSERT OR REPLACE INTO head "
+                                "(name, value) VALUES (?1, ?2)", -1, &st,
+                                NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Refuse a journal of another flow, build or parameters; write the head
+ * of a new one. 0, or PD_EINVAL with the message. */
+static int check_head(struct journal *j, const struct journal_flow *fl,
+                      const char *so_hash, const char *params, char *err,
+                      size_t errlen)
+{
+    char *fmt = head_get(j, "format"), *flow = NULL, *so = NULL, *par = NULL;
+    int rc = PD_EINVAL;
+
+    if (!fmt) {
+        if (exec(j, "BEGIN", "cannot write", err, errlen) ||
+            head_put(j, "format", FORMAT) || head_put(j, "flow", fl->flow) ||
+            head_put(j, "so_path", fl->so_path) ||
+            head_put(j, "so_blake2b", so_hash) ||
+            head_put(j, "params", params) ||
+            exec(j, "COMMIT", "cannot write", err, errlen)) {
+            if (!err[0])
+                damaged(j, sqlite3_extended_errcode(j->db), err, errlen);
+            return PD_EINVAL;
+        }
+        return 0;
+    }
+    flow = head_get(j, "flow");
+    so = head_get(j, "so_blake2b");
+    par = head_get(j, "params");
+    if (strcmp(fmt, FORMAT) != 0)
+        snprintf(err, errlen, "journal %s: written by another version of "
+                 "pdask-mpi (\"%s\", this one reads \"%s\"); give another "
+                 "path", j->path, fmt, FORMAT);
+    else if (!flow || strcmp(flow, fl->flow) != 0)
+        snprintf(err, errlen, "journal %s: it belongs to flow '%s', not "
+                 "'%s'; give the journal of this flow, or another path",
+                 j->path, flow ? flow : "?", fl->flow);
+    else if (!so || strcmp(so, so_hash) != 0)
+        snprintf(err, errlen, "journal %s: it was written by another build "
+                 "of %s (the .so's content differs), whose results may "
+                 "differ; give another path, or move it away to start over",
+                 j->path, fl->so_path);
+    else if (!par || strcmp(par, params) != 0)
+        snprintf(err, errlen, "journal %s: it was written with other "
+                 "parameters (%s); give the same parameters, or another "
+                 "path", j->path, par && par[0] ? par : "none");
+    else
+        rc = 0;
+    free(fmt);
+    free(flow);
+    free(so);
+    free(par);
+    return rc;
+}
+
+/* Open the database and make it ours. */
+static int open_db(struct journal *j, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int rc, ntables = 0;
+    bool wal;
+
+    rc = sqlite3_open_v2(j->path, &j->db, SQLITE_OPEN_READWRITE |
+                         SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        damaged(j, rc, err, errlen);
+        return rc;
+    }
+    sqlite3_extended_result_codes(j->db, 1);
+    /* One writer, held for the whole run: a second run with the same
+     * journal is refused instead of interleaving records. */
+    if ((rc = exec(j, "PRAGMA locking_mode = EXCLUSIVE", "cannot lock",
+                   err, errlen)))
+        return rc;
+    rc = sqlite3_prepare_v2(j->db, "PRAGMA journal_mode = WAL", -1, &st,
+                            NULL);
+    if (rc != SQLITE_OK) {
+        damaged(j, rc, err, errlen);
+        return rc;
+    }
+    rc = sqlite3_step(st);
+    wal = rc == SQLITE_ROW && sqlite3_column_text(st, 0) &&
+          strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+    sqlite3_finalize(st);
+    if (!wal) {
+        if (rc == SQLITE_ROW)
+            snprintf(err, errlen, "journal %s: cannot use SQLite's WAL "
+                     "mode there (file system without it?); give a path "
+                     "on another file system", j->path);
+        else
+            damaged(j, sqlite3_extended_errcode(j->db), err, errlen);
+        return SQLITE_ERROR;
+    }
+    if ((rc = exec(j, "PRAGMA synchronous = NORMAL", "cannot set up", err,
+                   errlen)))
+        return rc;
+    /* A damaged file is said so now, not halfway through the run. */
+    rc = sqlite3_prepare_v2(j->db, "PRAGMA quick_check", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(
+                                           st, 0), "ok") != 0) {
+            snprintf(err, errlen, "journal %s: the file is damaged "
+                     "(SQLite: %s); move it away to start a new journal",
+                     j->path, sqlite3_column_text(st, 0));
+            sqlite3_finalize(st);
+            return SQLITE_CORRUPT;
+        }
+        sqlite3_finalize(st);
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        damaged(j, sqlite3_extended_errcode(j->db), err, errlen);
+        return rc;
+    }
+    rc = sqlite3_prepare_v2(j->db, "SELECT count(*) FROM sqlite_schema "
+                            "WHERE type = 'table' AND name NOT IN "
+                            "('head', 'runs')", -1, &st, NULL);
+    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        ntables = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (ntables) {
+        snprintf(err, errlen, "journal %s: an SQLite database but not a "
+                 "pdask-mpi journal; give another path", j->path);
+        return SQLITE_ERROR;
+    }
+    return exec(j, "CREATE TABLE IF NOT EXISTS head (name TEXT PRIMARY "
+                "KEY, value TEXT NOT NULL);"
+                "CREATE TABLE IF NOT EXISTS runs (key BLOB PRIMARY KEY, "
+                "state INTEGER NOT NULL, name TEXT, result BLOB, message "
+                "TEXT) WITHOUT ROWID", "cannot create its tables", err,
+                errlen);
+}
+
+static int prepare(struct journal *j, char *err, size_t errlen)
+{
+    if (sqlite3_prepare_v3(j->db, "SELECT state, result, message FROM runs "
+                           "WHERE key = ?1", -1, SQLITE_PREPARE_PERSISTENT,
+                           &j->get, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(j->db, "INSERT OR REPLACE INTO runs (key, state, "
+                           "name, result, message) VALUES (?1, ?2, ?3, ?4, "
+                           "?5)", -1, SQLITE_PREPARE_PERSISTENT, &j->put,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(j->db, "BEGIN", -1, SQLITE_PREPARE_PERSISTENT,
+                           &j->begin, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(j->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT,
+                           &j->commit, NULL) != SQLITE_OK) {
+        damaged(j, sqlite3_extended_errcode(j->db), err, errlen);
+        return PD_EINVAL;
+    }
+    return 0;
+}
+
+int journal_open(struct journal **out, const char *path,
+                 const struct journal_flow *fl, bool retry, char *err,
+                 size_t errlen)
+{
+    struct journal *j = pd__xcalloc(1, sizeof(*j));
+    char so_hash[65], *params = NULL;
+
+    *out = NULL;
+    err[0] = '\0';
+    j->path = pd__xstrdup(path);
+    j->retry = retry;
+    store_init(&j->occ, false);
+    if (sodium_init() < 0) {
+        snprintf(err, errlen, "journal %s: libsodium cannot start", path);
+        goto fail;
+    }
+    if (hash_file(fl->so_path, so_hash) != 0) {
+        snprintf(err, errlen, "journal %s: cannot read %s to check its "
+                 "build: %s", path, fl->so_path, strerror(errno));
+        goto fail;
+    }
+    params = params_text(fl->params);
+    if (open_db(j, err, errlen) || check_head(j, fl, so_hash, params, err,
+                                              errlen) ||
+        prepare(j, err, errlen))
+        goto fail;
+    free(params);
+    *out = j;
+    return 0;
+fail:
+    if (!err[0])
+        snprintf(err, errlen, "journal %s: cannot open it", path);
+    free(params);
+    journal_close(j);
+    return PD_EINVAL;
+}
+
+void journal_close(struct journal *j)
+{
+    if (!j)
+        return;
+    if (j->db)
+        journal_tick(j, true);
+    sqlite3_finalize(j->get);
+    sqlite3_finalize(j->put);
+    sqlite3_finalize(j->begin);
+    sqlite3_finalize(j->commit);
+    sqlite3_close(j->db);
+    store_destroy(&j->occ);
+    free(j->keys);
+    free(j->path);
+    free(j);
+}
+
+/* ---- writing ---- */
+
+/* A write failed: say so once and stop recording; the run goes on. */
+static void broke(struct journal *j, const char *what)
+{
+    if (!j->broken)
+        log_error("journal %s: %s (SQLite: %s); the flow run goes on "
+                  "without recording, and a resume will run again what "
+                  "ends from here on", j->path, what, sqlite3_errmsg(j->db));
+    j->broken = true;
+}
+
+void journal_tick(struct journal *j, bool force)
+{
+    if (!j || !j->open_tx ||
+        (!force && j->tx_n < JOURNAL_COMMIT_N &&
+         pd__now() - j->tx_start < JOURNAL_COMMIT_S))
+        return;
+    int rc = sqlite3_step(j->commit);
+    sqlite3_reset(j->commit);
+    j->open_tx = false;
+    if (rc != SQLITE_DONE) {
+        broke(j, "cannot commit");
+        sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+}
+
+void journal_record(struct journal *j, struct graph *g, struct pd_future *t)
+{
+    enum pd_state st = atomic_load(&t->state);
+    const uint8_t *v = atomic_load(&t->value);
+    char name[160];
+
+    if (!j || j->broken || t->id >= j->nkeys ||
+        (st != PD_COMPLETED && st != PD_FAILED && st != PD_CRASHED))
+        return;
+    /* A Completed run is recorded only with its result on rank 0. */
+    if (st == PD_COMPLETED && !v)
+        return;
+    if (!j->open_tx) {
+        int rc = sqlite3_step(j->begin);
+        sqlite3_reset(j->begin);
+        if (rc != SQLITE_DONE) {
+            broke(j, "cannot begin a transaction");
+            return;
+        }
+        j->open_tx = true;
+        j->tx_start = pd__now();
+        j->tx_n = 0;
+    }
+    sqlite3_bind_blob(j->put, 1, j->keys[t->id], JOURNAL_KEY, SQLITE_STATIC);
+    sqlite3_bind_int(j->put, 2, (int)st);
+    sqlite3_bind_text(j->put, 3, graph_run_name(g, t, name, sizeof(name)),
+                      -1, SQLITE_STATIC);
+    if (st == PD_COMPLETED)
+        sqlite3_bind_blob64(j->put, 4, v, t->size, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(j->put, 4);
+    if (t->message)
+        sqlite3_bind_text(j->put, 5, t->message, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(j->put, 5);
+    int rc = sqlite3_step(j->put);
+    sqlite3_reset(j->put);
+    sqlite3_clear_bindings(j->put);
+    if (rc != SQLITE_DONE)
+        broke(j, "cannot write a record");
+    j->tx_n++;
+}
+
+/* ---- reading ---- */
+
+int journal_lookup(struct journal *j, const uint8_t key[JOURNAL_KEY],
+                   int *state, uint8_t **value, size_t *len, char **msg)
+{
+    int rc, found = 0;
+
+    *value = NULL;
+    *len = 0;
+    *msg = NULL;
+    sqlite3_bind_blob(j->get, 1, key, JOURNAL_KEY, SQLITE_STATIC);
+    rc = sqlite3_step(j->get);
+    if (rc == SQLITE_ROW) {
+        const void *b = sqlite3_column_blob(j->get, 1);
+        int n = sqlite3_column_bytes(j->get, 1);
+        const unsigned char *m = sqlite3_column_text(j->get, 2);
+        *state = sqlite3_column_int(j->get, 0);
+        if (b && n > 0) {
+            *value = pd__xmemdup(b, (size_t)n);
+            *len = (size_t)n;
+        }
+        if (m)
+            *msg = pd__xstrdup((const char *)m);
+        found = 1;
+    } else if (rc != SQLITE_DONE) {
+        log_error("journal %s: cannot read a record (SQLite: %s); that "
+                  "task run runs again", j->path, sqlite3_errmsg(j->db));
+        found = -1;
+    }
+    sqlite3_reset(j->get);
+    sqlite3_clear_bindings(j->get);
+    return found;
+}
+
+/* The key of t: its task's name and arguments, upstream keys for futures,
+ * and its occurrence number among runs with the same. */
+static void run_key(struct journal *j, struct graph *g, struct pd_future *t,
+                    uint8_t out[JOURNAL_KEY])
+{
+    crypto_generichash_state st;
+    const char *task = g->mod && t->def < (uint32_t)g->mod->ntasks
+                           ? g->mod->tasks[t->def]->name : "";
+    struct rd r = rd_init(t->args, t->argslen);
+    uint8_t base[JOURNAL_KEY];
+    uint32_t nargs = t->nargs;
+    pd_value v;
+    uint64_t id = 0, k;
+    int32_t w;
+
+    crypto_generichash_init(&st, NULL, 0, JOURNAL_KEY);
+    crypto_generichash_update(&st, (const uint8_t *)task, strlen(task) + 1);
+    crypto_generichash_update(&st, (const uint8_t *)&nargs, sizeof(nargs));
+    for (uint32_t i = 0; i < nargs && !r.bad; i++) {
+        const uint8_t *start = r.p;
+        if (proto_get_value(&r, &v, &id, &w) != 0)
+            break;
+        if ((int)v.kind == WIRE_FUTURE && id < j->nkeys) {
+            uint8_t tag = WIRE_FUTURE;
+            crypto_generichash_update(&st, &tag, 1);
+            crypto_generichash_update(&st, j->keys[id], JOURNAL_KEY);
+        } else {
+            crypto_generichash_update(&st, start, (size_t)(r.p - start));
+        }
+    }
+    crypto_generichash_final(&st, base, sizeof(base));
+    /* The n-th run with this base key is run n of it, here and in the
+     * run that wrote the journal (submission order is the flow's). */
+    memcpy(&k, base, sizeof(k));
+    const struct store_entry *e = store_get(&j->occ, k);
+    uint64_t n = e ? e->len : 0;
+    store_put(&j->occ, k, (uint8_t *)j, n + 1);
+    crypto_generichash_init(&st, NULL, 0, JOURNAL_KEY);
+    crypto_generichash_update(&st, base, sizeof(base));
+    crypto_generichash_update(&st, (const uint8_t *)&n, sizeof(n));
+    crypto_generichash_final(&st, out, JOURNAL_KEY);
+}
+
+bool journal_replay(struct journal *j, struct graph *g, struct pd_future *t)
+{
+    uint8_t *value;
+    size_t len;
+    char *msg;
+    int state;
+
+    if (!j)
+        return false;
+    if (t->id >= j->keycap) {
+        j->keycap = j->keycap ? 2 * j->keycap : 4096;
+        while (j->keycap <= t->id)
+            j->keycap *= 2;
+        j->keys = pd__xrealloc(j->keys, j->keycap * JOURNAL_KEY);
+    }
+    /* Ids come in order; a gap (never seen) gets a zero key. */
+    while (j->nkeys < t->id)
+        memset(j->keys[j->nkeys++], 0, JOURNAL_KEY);
+    run_key(j, g, t, j->keys[t->id]);
+    if (j->nkeys <= t->id)
+        j->nkeys = t->id + 1;
+    if ((t->flags & RUN_BAD) ||
+        journal_lookup(j, j->keys[t->id], &state, &value, &len, &msg) != 1)
+        return false;
+    bool take = (state == PD_COMPLETED && value) ||
+                ((state == PD_FAILED || state == PD_CRASHED) && !j->retry);
+    if (take) {
+        if (state == PD_COMPLETED) {
+            t->size = len;
+            graph_end(g, t, PD_COMPLETED, value, NULL);
+        } else {
+            graph_end(g, t, (enum pd_state)state, NULL,
+                      msg ? msg : "failed (from the journal)");
+        }
+        j->replayed++;
+    }
+    free(value);
+    free(msg);
+    return take;
+}
+
+uint64_t journal_replayed(const struct journal *j)
+{
+    return j ? j->replayed : 0;
+}
