@@ -22,7 +22,9 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,15 +45,25 @@ struct journal {
     char *path;
     sqlite3_stmt *get, *put, *begin, *commit;
     bool retry;             /* Failed and Crashed records are run again */
-    bool broken;            /* a write failed: recording stopped */
-    bool open_tx;           /* a group is open */
-    double tx_start;        /* when its first record was added */
-    uint32_t tx_n;          /* records in it */
+    _Atomic bool broken;    /* a write failed: recording stopped */
+    struct buf group;       /* records not handed to the writer yet */
+    double group_start;     /* when its first record was added */
+    uint32_t ngroup;        /* records in it */
+    pthread_t writer;       /* inserts and commits groups */
+    bool has_writer;
+    pthread_mutex_t mu;     /* guards handed, writing, stop; cv */
+    pthread_cond_t cv;
+    struct buf handed;      /* groups the writer has not taken yet */
+    bool writing;           /* the writer is inserting a group */
+    bool stop;
     uint8_t (*keys)[JOURNAL_KEY]; /* by run id */
     uint64_t nkeys, keycap;
     struct store occ;       /* base key (first 8 bytes) -> occurrences
                                so far, in len (data is a dummy) */
+    struct store index;     /* key (first 8 bytes) -> the row of its last
+                               record, in len; read at open */
     uint64_t replayed;
+    struct buf scratch;     /* the bytes a key is made of */
 };
 
 /* ---- opening ---- */
@@ -240,7 +252,7 @@ static int open_db(struct journal *j, char *err, size_t errlen)
     bool wal;
 
     rc = sqlite3_open_v2(j->path, &j->db, SQLITE_OPEN_READWRITE |
-                         SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+                         SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
     if (rc != SQLITE_OK) {
         damaged(j, rc, err, errlen);
         return rc;
@@ -302,22 +314,53 @@ static int open_db(struct journal *j, char *err, size_t errlen)
                  "pdask-mpi journal; give another path", j->path);
         return SQLITE_ERROR;
     }
+    /* Records are appended (rows in order, no index to update: a record
+     * costs about a microsecond); the key index is built in memory at
+     * open. A later record of a key (a failure run again) wins. */
     return exec(j, "CREATE TABLE IF NOT EXISTS head (name TEXT PRIMARY "
                 "KEY, value TEXT NOT NULL);"
-                "CREATE TABLE IF NOT EXISTS runs (key BLOB PRIMARY KEY, "
-                "state INTEGER NOT NULL, name TEXT, result BLOB, message "
-                "TEXT) WITHOUT ROWID", "cannot create its tables", err,
-                errlen);
+                "CREATE TABLE IF NOT EXISTS runs (row INTEGER PRIMARY KEY, "
+                "key BLOB NOT NULL, state INTEGER NOT NULL, name TEXT, "
+                "result BLOB, message TEXT)", "cannot create its tables",
+                err, errlen);
+}
+
+/* The in-memory index of the records' keys. */
+static int read_index(struct journal *j, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(j->db, "SELECT row, key FROM runs ORDER BY "
+                                "row", -1, &st, NULL);
+    uint64_t k;
+
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
+        const void *key = sqlite3_column_blob(st, 1);
+        if (!key || sqlite3_column_bytes(st, 1) != JOURNAL_KEY)
+            continue;
+        memcpy(&k, key, sizeof(k));
+        store_put(&j->index, k, (uint8_t *)j,
+                  (size_t)sqlite3_column_int64(st, 0));
+    }
+    if (rc != SQLITE_DONE) {
+        damaged(j, sqlite3_extended_errcode(j->db), err, errlen);
+        sqlite3_finalize(st);
+        return PD_EINVAL;
+    }
+    sqlite3_finalize(st);
+    return 0;
 }
 
 static int prepare(struct journal *j, char *err, size_t errlen)
 {
-    if (sqlite3_prepare_v3(j->db, "SELECT state, result, message FROM runs "
-                           "WHERE key = ?1", -1, SQLITE_PREPARE_PERSISTENT,
-                           &j->get, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v3(j->db, "INSERT OR REPLACE INTO runs (key, state, "
-                           "name, result, message) VALUES (?1, ?2, ?3, ?4, "
-                           "?5)", -1, SQLITE_PREPARE_PERSISTENT, &j->put,
+    if (sqlite3_prepare_v3(j->db, "SELECT state, result, message, key "
+                           "FROM runs WHERE row = ?1", -1,
+                           SQLITE_PREPARE_PERSISTENT, &j->get,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(j->db, "INSERT INTO runs (key, state, name, "
+                           "result, message) VALUES (?1, ?2, ?3, ?4, ?5)",
+                           -1, SQLITE_PREPARE_PERSISTENT, &j->put,
                            NULL) != SQLITE_OK ||
         sqlite3_prepare_v3(j->db, "BEGIN", -1, SQLITE_PREPARE_PERSISTENT,
                            &j->begin, NULL) != SQLITE_OK ||
@@ -328,6 +371,9 @@ static int prepare(struct journal *j, char *err, size_t errlen)
     }
     return 0;
 }
+
+/* The writer thread: commits the groups journal_tick hands it. */
+static void *writer_main(void *arg);
 
 int journal_open(struct journal **out, const char *path,
                  const struct journal_flow *fl, bool retry, char *err,
@@ -341,6 +387,9 @@ int journal_open(struct journal **out, const char *path,
     j->path = pd__xstrdup(path);
     j->retry = retry;
     store_init(&j->occ, false);
+    store_init(&j->index, false);
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_cond_init(&j->cv, NULL);
     if (sodium_init() < 0) {
         snprintf(err, errlen, "journal %s: libsodium cannot start", path);
         goto fail;
@@ -353,8 +402,14 @@ int journal_open(struct journal **out, const char *path,
     params = params_text(fl->params);
     if (open_db(j, err, errlen) || check_head(j, fl, so_hash, params, err,
                                               errlen) ||
-        prepare(j, err, errlen))
+        read_index(j, err, errlen) || prepare(j, err, errlen))
         goto fail;
+    if (pthread_create(&j->writer, NULL, writer_main, j) != 0) {
+        snprintf(err, errlen, "journal %s: cannot start its writer thread "
+                 "(out of threads or memory)", path);
+        goto fail;
+    }
+    j->has_writer = true;
     free(params);
     *out = j;
     return 0;
@@ -370,87 +425,170 @@ void journal_close(struct journal *j)
 {
     if (!j)
         return;
-    if (j->db)
+    if (j->has_writer) {
         journal_tick(j, true);
+        pthread_mutex_lock(&j->mu);
+        j->stop = true;
+        pthread_cond_signal(&j->cv);
+        pthread_mutex_unlock(&j->mu);
+        pthread_join(j->writer, NULL);
+    }
     sqlite3_finalize(j->get);
     sqlite3_finalize(j->put);
     sqlite3_finalize(j->begin);
     sqlite3_finalize(j->commit);
+    if (j->db)
+        sqlite3_exec(j->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL,
+                     NULL);
     sqlite3_close(j->db);
+    pthread_mutex_destroy(&j->mu);
+    pthread_cond_destroy(&j->cv);
     store_destroy(&j->occ);
+    store_destroy(&j->index);
+    buf_free(&j->scratch);
+    buf_free(&j->group);
+    buf_free(&j->handed);
     free(j->keys);
     free(j->path);
     free(j);
 }
 
-/* ---- writing ---- */
+/* ---- writing ----
+ *
+ * The scheduler thread appends records to `group` (journal_record) and
+ * hands a group to the writer thread at most every JOURNAL_COMMIT_S
+ * (journal_tick), which inserts it in one transaction: the scheduler
+ * never waits for SQLite, and a record is only made of what rank 0
+ * already has. Checkpoints (every 1000 WAL pages, SQLite's default) are
+ * the writer's too. A group is records of: key, u8 state, name and, if a
+ * u8 says so, message (buf_str), u64 result length, result. */
 
 /* A write failed: say so once and stop recording; the run goes on. */
 static void broke(struct journal *j, const char *what)
 {
-    if (!j->broken)
+    if (!atomic_load(&j->broken))
         log_error("journal %s: %s (SQLite: %s); the flow run goes on "
                   "without recording, and a resume will run again what "
                   "ends from here on", j->path, what, sqlite3_errmsg(j->db));
-    j->broken = true;
+    atomic_store(&j->broken, true);
+}
+
+static bool step_done(struct journal *j, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        broke(j, what);
+    return rc == SQLITE_DONE;
+}
+
+/* Insert the records of one group in one transaction. */
+static void write_group(struct journal *j, const struct buf *b)
+{
+    struct rd r = rd_init(b->data, b->len);
+
+    if (!step_done(j, j->begin, "cannot begin a transaction"))
+        return;
+    while (r.p < r.end && !r.bad) {
+        const void *key = rd_take(&r, JOURNAL_KEY);
+        int st = rd_u8(&r);
+        const char *name = rd_str(&r);
+        const char *msg = rd_u8(&r) ? rd_str(&r) : NULL;
+        uint64_t len = rd_u64(&r);
+        const void *v = len ? rd_take(&r, len) : NULL;
+        if (r.bad)
+            break;
+        sqlite3_bind_blob(j->put, 1, key, JOURNAL_KEY, SQLITE_STATIC);
+        sqlite3_bind_int(j->put, 2, st);
+        sqlite3_bind_text(j->put, 3, name, -1, SQLITE_STATIC);
+        if (v)
+            sqlite3_bind_blob64(j->put, 4, v, len, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(j->put, 4);
+        if (msg)
+            sqlite3_bind_text(j->put, 5, msg, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(j->put, 5);
+        bool ok = step_done(j, j->put, "cannot write a record");
+        sqlite3_clear_bindings(j->put);
+        if (!ok)
+            break;
+    }
+    if (!step_done(j, j->commit, "cannot commit"))
+        sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static void *writer_main(void *arg)
+{
+    struct journal *j = arg;
+
+    pthread_mutex_lock(&j->mu);
+    for (;;) {
+        while (!j->handed.len && !j->stop)
+            pthread_cond_wait(&j->cv, &j->mu);
+        if (!j->handed.len && j->stop)
+            break;
+        struct buf b = j->handed;
+        j->handed = (struct buf){ 0 };
+        j->writing = true;
+        pthread_mutex_unlock(&j->mu);
+        if (!atomic_load(&j->broken))
+            write_group(j, &b);
+        buf_free(&b);
+        pthread_mutex_lock(&j->mu);
+        j->writing = false;
+        pthread_cond_broadcast(&j->cv);
+    }
+    pthread_mutex_unlock(&j->mu);
+    return NULL;
 }
 
 void journal_tick(struct journal *j, bool force)
 {
-    if (!j || !j->open_tx ||
-        (!force && j->tx_n < JOURNAL_COMMIT_N &&
-         pd__now() - j->tx_start < JOURNAL_COMMIT_S))
+    if (!j || !j->group.len ||
+        (!force && j->ngroup < JOURNAL_COMMIT_N &&
+         pd__now() - j->group_start < JOURNAL_COMMIT_S))
         return;
-    int rc = sqlite3_step(j->commit);
-    sqlite3_reset(j->commit);
-    j->open_tx = false;
-    if (rc != SQLITE_DONE) {
-        broke(j, "cannot commit");
-        sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
-    }
+    pthread_mutex_lock(&j->mu);
+    /* The writer is behind by a whole group: append to what it has not
+     * taken yet. */
+    buf_put(&j->handed, j->group.data, j->group.len);
+    j->group.len = 0;
+    j->ngroup = 0;
+    pthread_cond_signal(&j->cv);
+    /* force: return once it is written (exit, interrupt). */
+    while (force && (j->handed.len || j->writing))
+        pthread_cond_wait(&j->cv, &j->mu);
+    pthread_mutex_unlock(&j->mu);
 }
 
 void journal_record(struct journal *j, struct graph *g, struct pd_future *t)
 {
     enum pd_state st = atomic_load(&t->state);
     const uint8_t *v = atomic_load(&t->value);
+    struct buf *b;
     char name[160];
 
-    if (!j || j->broken || t->id >= j->nkeys ||
+    if (!j || atomic_load_explicit(&j->broken, memory_order_relaxed) ||
+        t->id >= j->nkeys ||
         (st != PD_COMPLETED && st != PD_FAILED && st != PD_CRASHED))
         return;
     /* A Completed run is recorded only with its result on rank 0. */
     if (st == PD_COMPLETED && !v)
         return;
-    if (!j->open_tx) {
-        int rc = sqlite3_step(j->begin);
-        sqlite3_reset(j->begin);
-        if (rc != SQLITE_DONE) {
-            broke(j, "cannot begin a transaction");
-            return;
-        }
-        j->open_tx = true;
-        j->tx_start = pd__now();
-        j->tx_n = 0;
-    }
-    sqlite3_bind_blob(j->put, 1, j->keys[t->id], JOURNAL_KEY, SQLITE_STATIC);
-    sqlite3_bind_int(j->put, 2, (int)st);
-    sqlite3_bind_text(j->put, 3, graph_run_name(g, t, name, sizeof(name)),
-                      -1, SQLITE_STATIC);
-    if (st == PD_COMPLETED)
-        sqlite3_bind_blob64(j->put, 4, v, t->size, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(j->put, 4);
+    b = &j->group;
+    if (!b->len)
+        j->group_start = pd__now();
+    buf_put(b, j->keys[t->id], JOURNAL_KEY);
+    buf_u8(b, (uint8_t)st);
+    buf_str(b, graph_run_name(g, t, name, sizeof(name)));
+    buf_u8(b, t->message != NULL);
     if (t->message)
-        sqlite3_bind_text(j->put, 5, t->message, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(j->put, 5);
-    int rc = sqlite3_step(j->put);
-    sqlite3_reset(j->put);
-    sqlite3_clear_bindings(j->put);
-    if (rc != SQLITE_DONE)
-        broke(j, "cannot write a record");
-    j->tx_n++;
+        buf_str(b, t->message);
+    buf_u64(b, st == PD_COMPLETED ? t->size : 0);
+    if (st == PD_COMPLETED)
+        buf_put(b, v, t->size);
+    j->ngroup++;
 }
 
 /* ---- reading ---- */
@@ -458,14 +596,21 @@ void journal_record(struct journal *j, struct graph *g, struct pd_future *t)
 int journal_lookup(struct journal *j, const uint8_t key[JOURNAL_KEY],
                    int *state, uint8_t **value, size_t *len, char **msg)
 {
+    const struct store_entry *e;
     int rc, found = 0;
+    uint64_t k;
 
     *value = NULL;
     *len = 0;
     *msg = NULL;
-    sqlite3_bind_blob(j->get, 1, key, JOURNAL_KEY, SQLITE_STATIC);
+    memcpy(&k, key, sizeof(k));
+    if (!(e = store_get(&j->index, k)))
+        return 0;
+    sqlite3_bind_int64(j->get, 1, (sqlite3_int64)e->len);
     rc = sqlite3_step(j->get);
-    if (rc == SQLITE_ROW) {
+    /* The index holds 8 bytes of the key: the row must have all 16. */
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(j->get, 3) == JOURNAL_KEY &&
+        memcmp(sqlite3_column_blob(j->get, 3), key, JOURNAL_KEY) == 0) {
         const void *b = sqlite3_column_blob(j->get, 1);
         int n = sqlite3_column_bytes(j->get, 1);
         const unsigned char *m = sqlite3_column_text(j->get, 2);
@@ -477,7 +622,7 @@ int journal_lookup(struct journal *j, const uint8_t key[JOURNAL_KEY],
         if (m)
             *msg = pd__xstrdup((const char *)m);
         found = 1;
-    } else if (rc != SQLITE_DONE) {
+    } else if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
         log_error("journal %s: cannot read a record (SQLite: %s); that "
                   "task run runs again", j->path, sqlite3_errmsg(j->db));
         found = -1;
@@ -487,47 +632,45 @@ int journal_lookup(struct journal *j, const uint8_t key[JOURNAL_KEY],
     return found;
 }
 
-/* The key of t: its task's name and arguments, upstream keys for futures,
- * and its occurrence number among runs with the same. */
+/* The key of t: BLAKE2b-128 of its task's name and arguments (upstream
+ * keys for futures) and its occurrence number among runs with the same.
+ * The occurrences are counted by a SipHash of the same bytes: a collision
+ * there only shares a counter, the same way in every run, so keys stay
+ * unique and stable. */
 static void run_key(struct journal *j, struct graph *g, struct pd_future *t,
                     uint8_t out[JOURNAL_KEY])
 {
-    crypto_generichash_state st;
+    static const uint8_t sip[crypto_shorthash_KEYBYTES] = "pdask-mpi keys";
     const char *task = g->mod && t->def < (uint32_t)g->mod->ntasks
                            ? g->mod->tasks[t->def]->name : "";
     struct rd r = rd_init(t->args, t->argslen);
-    uint8_t base[JOURNAL_KEY];
-    uint32_t nargs = t->nargs;
+    struct buf *b = &j->scratch;
+    uint8_t tag = WIRE_FUTURE, h[crypto_shorthash_BYTES];
     pd_value v;
-    uint64_t id = 0, k;
+    uint64_t id = 0, k, n;
     int32_t w;
 
-    crypto_generichash_init(&st, NULL, 0, JOURNAL_KEY);
-    crypto_generichash_update(&st, (const uint8_t *)task, strlen(task) + 1);
-    crypto_generichash_update(&st, (const uint8_t *)&nargs, sizeof(nargs));
-    for (uint32_t i = 0; i < nargs && !r.bad; i++) {
+    b->len = 0;
+    buf_put(b, task, strlen(task) + 1);
+    buf_u32(b, t->nargs);
+    for (uint32_t i = 0; i < t->nargs && !r.bad; i++) {
         const uint8_t *start = r.p;
         if (proto_get_value(&r, &v, &id, &w) != 0)
             break;
         if ((int)v.kind == WIRE_FUTURE && id < j->nkeys) {
-            uint8_t tag = WIRE_FUTURE;
-            crypto_generichash_update(&st, &tag, 1);
-            crypto_generichash_update(&st, j->keys[id], JOURNAL_KEY);
+            buf_u8(b, tag);
+            buf_put(b, j->keys[id], JOURNAL_KEY);
         } else {
-            crypto_generichash_update(&st, start, (size_t)(r.p - start));
+            buf_put(b, start, (size_t)(r.p - start));
         }
     }
-    crypto_generichash_final(&st, base, sizeof(base));
-    /* The n-th run with this base key is run n of it, here and in the
-     * run that wrote the journal (submission order is the flow's). */
-    memcpy(&k, base, sizeof(k));
+    crypto_shorthash(h, b->data, b->len, sip);
+    memcpy(&k, h, sizeof(k));
     const struct store_entry *e = store_get(&j->occ, k);
-    uint64_t n = e ? e->len : 0;
+    n = e ? e->len : 0;
     store_put(&j->occ, k, (uint8_t *)j, n + 1);
-    crypto_generichash_init(&st, NULL, 0, JOURNAL_KEY);
-    crypto_generichash_update(&st, base, sizeof(base));
-    crypto_generichash_update(&st, (const uint8_t *)&n, sizeof(n));
-    crypto_generichash_final(&st, out, JOURNAL_KEY);
+    buf_u64(b, n);
+    crypto_generichash(out, JOURNAL_KEY, b->data, b->len, NULL, 0);
 }
 
 bool journal_replay(struct journal *j, struct graph *g, struct pd_future *t)
