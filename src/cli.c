@@ -66,6 +66,7 @@ const char cli_usage[] =
     "\n"
     "exit codes: 0 the flow and all its task runs completed, 1 something\n"
     "failed, 2 usage, configuration or load error, 3 a worker was lost,\n"
+    "4 stopped before the job's end time (resume with --journal),\n"
     "128 + signal when SIGINT or SIGTERM stopped the run.\n";
 
 /* getopt_long values of the options that are not a letter. */

@@ -396,6 +396,11 @@ static int show_info(struct run *r)
     return 0;
 }
 
+static void ignore_signal(int sig)
+{
+    (void)sig;
+}
+
 /* Run the flow: rank 0 schedules, the others work. The exit code. */
 static int run_flow(struct run *r)
 {
@@ -413,7 +418,9 @@ static int run_flow(struct run *r)
         struct sched_opts so = { r->threads, r->w.size,
                                  (int)r->cfg.prefetch, r->cfg.heartbeat_s,
                                  &r->rep, r->cfg.progress_s, r->jnl,
-                                 false };
+                                 r->cfg.journal_path[0]
+                                     ? r->cfg.journal_path : NULL,
+                                 r->cfg.grace_s, false };
         int from = 0;
         const char *key;
 
@@ -445,6 +452,17 @@ static int run_flow(struct run *r)
         /* Task output reaches mpirun through a pipe: keep it in order
          * with the logs instead of in a 4 KiB block at exit. */
         setvbuf(stdout, NULL, _IOLBF, 0);
+        /* mpirun and scancel signal every rank: with a grace period,
+         * rank 0 decides when the runs here stop (TAG_STOP, or its exit
+         * ends the job). A handler, not SIG_IGN, so that programs a task
+         * starts get the default back. */
+        if (r->cfg.grace_s > 0) {
+            struct sigaction sa = { .sa_handler = ignore_signal };
+            sigemptyset(&sa.sa_mask);
+            sa.sa_flags = SA_RESTART;
+            sigaction(SIGINT, &sa, NULL);
+            sigaction(SIGTERM, &sa, NULL);
+        }
         code = worker_run(&c, &wo);
     }
     comm_destroy(&c);

@@ -5,3 +5,22 @@
 # refused journals.
 pd_script(mpi.journal SCRIPT journal.sh PASS "journal ok" TIMEOUT 240
   ARGS $<TARGET_FILE:pdask-mpi> ${CMAKE_CURRENT_BINARY_DIR}/flows)
+# SIGINT/SIGTERM with a grace period (temporary cluster and mpirun), a
+# second signal, and the job's end time (PDASK_JOB_END_TIME) then resume.
+pd_script(mpi.grace SCRIPT grace.sh PASS "grace ok" SERIAL TIMEOUT 240
+  ARGS $<TARGET_FILE:pdask-mpi> ${CMAKE_CURRENT_BINARY_DIR}/flows)
+
+# Bad settings of both: one message, exit 2, before any work.
+set(F ${CMAKE_CURRENT_BINARY_DIR}/flows)
+pd_expect(config.grace_negative LABEL mpi NP 2 RC 2
+  ARGS --grace-period -1 ${F}/journal.so
+  MATCH "error: --grace-period: grace_period = -1 must be above 0 seconds"
+  NOMATCH "Beginning flow run")
+pd_expect(config.retry_failed_range LABEL mpi NP 2 RC 2
+  ARGS --set task_runner.retry_failed=2 ${F}/journal.so
+  MATCH "retry_failed = 2 is above its maximum 1; give 0 to 1"
+  NOMATCH "Beginning flow run")
+pd_expect(journal.directory LABEL mpi NP 2 RC 2
+  ARGS --journal ${CMAKE_CURRENT_BINARY_DIR} ${F}/journal.so
+  MATCH "error: journal .*: cannot use it [(]SQLite: .*[)]; check the path"
+  NOMATCH "Beginning flow run")
