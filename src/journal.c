@@ -231,10 +231,15 @@ static int check_head(struct journal *j, const struct journal_flow *fl,
                  "of %s (the .so's content differs), whose results may "
                  "differ; give another path, or move it away to start over",
                  j->path, fl->so_path);
-    else if (!par || strcmp(par, params) != 0)
+    else if (!par || strcmp(par, params) != 0) {
+        /* One line: the parameters were stored one a line. */
+        for (char *c = par; c && *c; c++)
+            if (*c == '\n')
+                *c = c[1] ? ' ' : '\0';
         snprintf(err, errlen, "journal %s: it was written with other "
                  "parameters (%s); give the same parameters, or another "
                  "path", j->path, par && par[0] ? par : "none");
+    }
     else
         rc = 0;
     free(fmt);
