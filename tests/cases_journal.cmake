@@ -27,3 +27,20 @@ pd_expect(journal.directory LABEL mpi NP 2 RC 2
   ARGS --journal ${CMAKE_CURRENT_BINARY_DIR} ${F}/journal.so
   MATCH "error: journal .*: cannot use it [(]SQLite: .*[)]; check the path"
   NOMATCH "Beginning flow run")
+
+# The journal's writer thread under ThreadSanitizer: a run that records,
+# then one that takes everything from the journal (a new journal each
+# time the test runs).
+if(PDASK_TSAN)
+  set(_j ${CMAKE_CURRENT_BINARY_DIR}/tsan-journal.pdj)
+  set(_run ${PDASK_TSAN_LAUNCHER} ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG}
+      3 ${MPIEXEC_PREFLAGS} $<TARGET_FILE:pdask-mpi-tsan> --journal ${_j}
+      ${F}/journal.so n=200 out=${_j}.out)
+  list(JOIN _run " " _run)
+  add_test(NAME tsan.journal
+           COMMAND bash -c "rm -f ${_j} ${_j}-wal ${_j}.out; ${_run}; ${_run}")
+  set_tests_properties(tsan.journal PROPERTIES LABELS tsan TIMEOUT 180
+    ENVIRONMENT "${PDASK_TEST_ENV};${TSAN_ENV}"
+    PASS_REGULAR_EXPRESSION "; 401 from the journal"
+    FAIL_REGULAR_EXPRESSION "WARNING: ThreadSanitizer")
+endif()
