@@ -4,8 +4,9 @@
  * handing back a torn record, be read by key at submit (10^5 lookups in
  * well under a second), and be looked at by hand when something goes
  * wrong (`sqlite3 run.pdj 'select * from runs'`). SQLite's WAL gives the
- * first (a torn tail of the log is ignored on open), an indexed table the
- * second, and its shell the third; it is in every distribution. LMDB would
+ * first (a torn tail of the log is ignored on open), rows appended in order
+ * and read into an in-memory index at open the second, and its shell the
+ * third; it is in every distribution. LMDB would
  * do the first two but needs a map size chosen up front and has no tool a
  * user already knows; a hand-made append-only log would need its own
  * checksums, recovery and index, which is what SQLite already is.
@@ -21,7 +22,6 @@
 #include "journal.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>

@@ -5,11 +5,13 @@
  * computes; a later run of the same flow with the same journal ends those
  * runs at submit from the record instead of running them again.
  *
- * The file is an SQLite database in WAL mode (one writer: rank 0's
- * scheduler thread). Records are written in group commits (journal_tick):
- * a kill -9 loses at most the last JOURNAL_COMMIT_S of records, whose runs
- * then run again; what was committed is never lost or torn (SQLite's WAL
- * ignores a torn tail). No MPI here.
+ * The file is an SQLite database in WAL mode, written by one thread of
+ * rank 0 (the journal's writer; the scheduler thread only appends records
+ * to a group in memory and looks keys up). Records are written in group
+ * commits (journal_tick): a kill -9 loses at most the last
+ * JOURNAL_COMMIT_S or so of records, whose runs then run again; what was
+ * committed is never lost or torn (SQLite's WAL ignores a torn tail). All
+ * calls but the writer's own are the scheduler thread's. No MPI here.
  *
  * A run's key: BLAKE2b-128 (libsodium) of its task's name and its packed
  * arguments, where an argument that is a future is replaced by the key of
