@@ -56,6 +56,7 @@ struct journal {
     struct buf handed;      /* groups the writer has not taken yet */
     bool writing;           /* the writer is inserting a group */
     bool stop;
+    const struct module *mod; /* task names, for the records' names */
     uint8_t (*keys)[JOURNAL_KEY]; /* by run id */
     uint64_t nkeys, keycap;
     struct store occ;       /* base key (first 8 bytes) -> occurrences
@@ -465,8 +466,9 @@ void journal_close(struct journal *j)
  * (journal_tick), which inserts it in one transaction: the scheduler
  * never waits for SQLite, and a record is only made of what rank 0
  * already has. Checkpoints (every 1000 WAL pages, SQLite's default) are
- * the writer's too. A group is records of: key, u8 state, name and, if a
- * u8 says so, message (buf_str), u64 result length, result. */
+ * the writer's too. A group is records of: key, u8 state, u32 task index,
+ * u32 run number, and if a u8 says so, message (buf_str), u64 result
+ * length, result. */
 
 /* A write failed: say so once and stop recording; the run goes on. */
 static void broke(struct journal *j, const char *what)
@@ -491,13 +493,14 @@ static bool step_done(struct journal *j, sqlite3_stmt *st, const char *what)
 static void write_group(struct journal *j, const struct buf *b)
 {
     struct rd r = rd_init(b->data, b->len);
+    char name[160];
 
     if (!step_done(j, j->begin, "cannot begin a transaction"))
         return;
     while (r.p < r.end && !r.bad) {
         const void *key = rd_take(&r, JOURNAL_KEY);
         int st = rd_u8(&r);
-        const char *name = rd_str(&r);
+        uint32_t def = rd_u32(&r), seq = rd_u32(&r);
         const char *msg = rd_u8(&r) ? rd_str(&r) : NULL;
         uint64_t len = rd_u64(&r);
         const void *v = len ? rd_take(&r, len) : NULL;
@@ -505,6 +508,13 @@ static void write_group(struct journal *j, const struct buf *b)
             break;
         sqlite3_bind_blob(j->put, 1, key, JOURNAL_KEY, SQLITE_STATIC);
         sqlite3_bind_int(j->put, 2, st);
+        /* The run's name, for whoever reads the file: formatted here,
+         * off the scheduler's thread (the module outlives the journal). */
+        if (j->mod && def < (uint32_t)j->mod->ntasks)
+            snprintf(name, sizeof(name), "%s-%u", j->mod->tasks[def]->name,
+                     seq);
+        else
+            snprintf(name, sizeof(name), "task%u-%u", def, seq);
         sqlite3_bind_text(j->put, 3, name, -1, SQLITE_STATIC);
         if (v)
             sqlite3_bind_blob64(j->put, 4, v, len, SQLITE_STATIC);
@@ -567,12 +577,11 @@ void journal_tick(struct journal *j, bool force)
     pthread_mutex_unlock(&j->mu);
 }
 
-void journal_record(struct journal *j, struct graph *g, struct pd_future *t)
+void journal_record(struct journal *j, struct pd_future *t)
 {
     enum pd_state st = atomic_load(&t->state);
     const uint8_t *v = atomic_load(&t->value);
     struct buf *b;
-    char name[160];
 
     if (!j || atomic_load_explicit(&j->broken, memory_order_relaxed) ||
         t->id >= j->nkeys ||
@@ -586,7 +595,8 @@ void journal_record(struct journal *j, struct graph *g, struct pd_future *t)
         j->group_start = pd__now();
     buf_put(b, j->keys[t->id], JOURNAL_KEY);
     buf_u8(b, (uint8_t)st);
-    buf_str(b, graph_run_name(g, t, name, sizeof(name)));
+    buf_u32(b, t->def);
+    buf_u32(b, t->seq);
     buf_u8(b, t->message != NULL);
     if (t->message)
         buf_str(b, t->message);
@@ -687,6 +697,10 @@ bool journal_replay(struct journal *j, struct graph *g, struct pd_future *t)
 
     if (!j)
         return false;
+    /* Set before any record is handed to the writer, never after: the
+     * hand-over's lock orders it before the writer's reads. */
+    if (!j->mod)
+        j->mod = g->mod;
     if (t->id >= j->keycap) {
         j->keycap = j->keycap ? 2 * j->keycap : 4096;
         while (j->keycap <= t->id)

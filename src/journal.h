@@ -65,7 +65,7 @@ bool journal_replay(struct journal *j, struct graph *g, struct pd_future *t);
 
 /* Scheduler, after a worker's report ended t (graph_end): record it when
  * it completed (its result must be on rank 0: t->value) or failed. */
-void journal_record(struct journal *j, struct graph *g, struct pd_future *t);
+void journal_record(struct journal *j, struct pd_future *t);
 
 /* Runs ended from the journal so far. */
 uint64_t journal_replayed(const struct journal *j);

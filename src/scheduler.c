@@ -170,7 +170,7 @@ static void on_done(struct sched *s, int w, struct rd *r)
             log_msg(PD_DEBUG, run_name(s, t), "Finished in state Completed() "
                     "on rank %d in %.6f s", s->wt.w[w].rank, took);
         graph_end(s->g, t, (enum pd_state)d.state, d.inline_v, d.message);
-        journal_record(s->jnl, s->g, t);
+        journal_record(s->jnl, t);
     }
 }
 

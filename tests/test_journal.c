@@ -115,7 +115,7 @@ int main(void)
     end_with(&g, graph_get(&g, 2), 12);
     graph_end(&g, graph_get(&g, 3), PD_FAILED, NULL, "boom 7");
     for (uint64_t i = 0; i < 4; i++)
-        journal_record(j, &g, graph_get(&g, i));
+        journal_record(j, graph_get(&g, i));
     CHECK_EQ(journal_replayed(j), 0);
     journal_close(j);
     graph_destroy(&g);
@@ -143,7 +143,7 @@ int main(void)
         CHECK(journal_replay(j, &g, graph_get(&g, i)));
     CHECK(!journal_replay(j, &g, graph_get(&g, 3)));
     end_with(&g, graph_get(&g, 3), 13);
-    journal_record(j, &g, graph_get(&g, 3));
+    journal_record(j, graph_get(&g, 3));
     journal_close(j);
     graph_destroy(&g);
     CHECK_EQ(open_j(&j, db, so, "flow", &p, false, err, sizeof(err)), 0);

@@ -76,7 +76,7 @@ static struct journal *write_journal(const char *path, const char *so,
         proto_put_value(&r, &v, 0);
         t->size = r.len;
         graph_end(g, t, st[i], r.data, msgs[i]);
-        journal_record(j, g, t);
+        journal_record(j, t);
         buf_free(&r);
     }
     journal_tick(j, true);
