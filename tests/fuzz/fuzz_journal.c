@@ -31,6 +31,15 @@ static char dir[4096], db[4200], wal[4200], so[4200];
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The temporary directory goes when the fuzzer exits. */
+static void cleanup(void)
+{
+    unlink(wal);
+    unlink(db);
+    unlink(so);
+    rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     const char *tmp = getenv("TMPDIR");
@@ -50,6 +59,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         perror(so);
         exit(1);
     }
+    atexit(cleanup);
     return 0;
 }
 
