@@ -58,15 +58,22 @@ const char cli_usage[] =
     "                              the end (open it in any browser)\n"
     "  --no-progress               no progress bar (terminal) or progress\n"
     "                              lines (every 30 s in a batch log)\n"
+    "  --journal FILE              resume journal: task runs it has as ended\n"
+    "                              are not run again (same flow and build)\n"
+    "  --retry-failed              with --journal: run the failed ones again\n"
+    "  --grace-period SECONDS      after SIGINT/SIGTERM, running task runs\n"
+    "                              get this long to end (default 10; 0: none)\n"
     "  --address URL               an existing cluster (not available yet)\n"
     "  --set SECTION.KEY=VALUE     any INI setting\n"
     "\n"
     "exit codes: 0 the flow and all its task runs completed, 1 something\n"
     "failed, 2 usage, configuration or load error, 3 a worker was lost,\n"
+    "4 stopped before the job's end time (resume with --journal),\n"
     "128 + signal when SIGINT or SIGTERM stopped the run.\n";
 
 /* getopt_long values of the options that are not a letter. */
-enum { OPT_VERSION = 256, OPT_FLOW, OPT_SET, OPT_NO_PROGRESS, OPT_SETTING };
+enum { OPT_VERSION = 256, OPT_FLOW, OPT_SET, OPT_NO_PROGRESS,
+       OPT_RETRY_FAILED, OPT_SETTING };
 
 /* Command-line options that are settings: --name, short letter (or 0),
  * INI section and key. Option k has the value OPT_SETTING + k, or its
@@ -89,6 +96,8 @@ static const struct {
     { "--status", 0, "client_kwargs", "status_path" },
     { "--trace", 0, "client_kwargs", "trace_path" },
     { "--report", 0, "client_kwargs", "performance_report_path" },
+    { "--journal", 0, "task_runner", "journal" },
+    { "--grace-period", 0, "task_runner", "grace_period" },
 };
 
 /* "+": stop at the first word that is not an option (FLOW.so);
@@ -102,6 +111,7 @@ static const struct option other_opts[] = {
     { "flow", required_argument, NULL, OPT_FLOW },
     { "set", required_argument, NULL, OPT_SET },
     { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+    { "retry-failed", no_argument, NULL, OPT_RETRY_FAILED },
 };
 
 #define NLONG (ARRAY_SIZE(other_opts) + ARRAY_SIZE(settings) + 1)
@@ -300,6 +310,12 @@ static int parse_options(int argc, char **argv, struct options *o,
                             errlen) != 0)
                 return PD_EINVAL;
             o->cli[o->ncli - 1].source = "--no-progress";
+            break;
+        case OPT_RETRY_FAILED:
+            if (add_setting(o, -1, "task_runner.retry_failed=1", err,
+                            errlen) != 0)
+                return PD_EINVAL;
+            o->cli[o->ncli - 1].source = "--retry-failed";
             break;
         case '?':
         case ':':

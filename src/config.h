@@ -24,6 +24,9 @@
 #define CONFIG_KEYS(X)                                                       \
     X(task_runner, address, address, STR, "", 0, 0)                         \
     X(task_runner, cluster_class, cluster_class, STR, "auto", 0, 0)         \
+    X(task_runner, journal, journal_path, STR, "", 0, 0)                    \
+    X(task_runner, retry_failed, retry_failed, INT, 0, 0, 1)                \
+    X(task_runner, grace_period, grace_s, REAL, 10, 0, 1e6)                 \
     X(cluster_kwargs, n_workers, n_workers, INT, 0, 0, 4096)                \
     X(cluster_kwargs, threads_per_worker, threads_per_worker, INT, 0, 0,    \
       1024)                                                                  \
@@ -60,6 +63,11 @@ struct cfg_tags {
 struct config {
     char *address;            /* tcp://host:port of an existing cluster */
     char *cluster_class;      /* auto, mpi, spawn, or PATH.so:symbol */
+    char *journal_path;       /* the resume journal (journal.h), or "" */
+    long retry_failed;        /* 1: runs the journal has as failed run
+                                 again */
+    double grace_s;           /* after SIGINT/SIGTERM, running runs get
+                                 this long to end; 0: cancel at once */
     long n_workers;           /* 0: the ranks of the job, or fill the node */
     long threads_per_worker;  /* 0: from hwloc */
     char *resources;          /* "GPU=1,process=1" */
