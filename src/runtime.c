@@ -257,6 +257,14 @@ static void print_info(const struct world *w, const struct config *cfg,
         printf("MPI world: %d ranks: 1 scheduler + %d workers\n", w->size,
                w->size - 1);
     }
+    if (cfg->adapt_maximum > 0)
+        printf("adaptive: between %ld and %ld workers (the job's own "
+               "ranks count and stay); a decision every %g s for work to "
+               "end within %g s; an idle worker retired after %ld "
+               "proposals; an untimed task counts %g s\n",
+               cfg->adapt_minimum, cfg->adapt_maximum, cfg->adapt_interval_s,
+               cfg->adapt_target_s, cfg->adapt_wait_count,
+               cfg->adapt_unknown_s);
     for (int r = 0; r < w->size; r++) {
         if (r == 0)
             printf("  rank 0 on %s: scheduler and flow\n", hosts);
