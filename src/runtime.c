@@ -66,7 +66,7 @@ static const char *resolve(const struct options *o, struct config *cfg,
 /* Start the temporary cluster a lone process needs (cluster_class auto or
  * spawn): n_workers, else fill the node. NULL, or the message. */
 static const char *start_temporary(struct config *cfg, char **argv,
-                                   MPI_Comm *comm,
+                                   MPI_Comm *comm, MPI_Comm *inter,
                                    const struct pd_cluster_ops **ops,
                                    char *err, size_t errlen)
 {
@@ -96,14 +96,14 @@ static const char *start_temporary(struct config *cfg, char **argv,
         };
         log_msg(PD_INFO, "pdask-mpi", "Creating a cluster with %s: %d "
                 "workers", cfg->cluster_class, workers);
-        if (cluster_plugin_start(cfg->cluster_class, &req, comm, ops, err,
-                                 errlen) != 0)
+        if (cluster_plugin_start(cfg->cluster_class, &req, comm, inter, ops,
+                                 err, errlen) != 0)
             return err;
         return NULL;
     }
     log_msg(PD_INFO, "pdask-mpi", "Creating a temporary cluster: spawning "
             "%d workers", workers);
-    if (cluster_spawn(workers, argv + 1, comm, err, errlen) != 0)
+    if (cluster_spawn(workers, argv + 1, comm, inter, err, errlen) != 0)
         return err;
     return NULL;
 }
@@ -203,6 +203,8 @@ static void watchdog_stop(struct watchdog *wd)
 
 struct world {
     MPI_Comm comm;     /* rank 0 schedules, the others work */
+    MPI_Comm inter;    /* spawned workers and their spawner: what comm
+                          was merged from, or MPI_COMM_NULL */
     int rank, size;
     bool spawned;      /* this process is a spawned worker */
 };
@@ -302,7 +304,18 @@ struct run {
     int *threads;                /* rank 0: executor threads of each rank */
     int mine, first_core;        /* this rank's threads and first core */
     const struct pd_cluster_ops *ops;
+    char **argv;                 /* the command line, for spawned workers */
+    bool temporary;              /* rank 0 started its workers (spawn or
+                                    plugin): they disconnect at the end */
 };
+
+/* Adaptive scaling with no job ranks to start from: a lone process (or
+ * mpirun -n 1) starts with no worker and spawns as work comes. */
+static bool adaptive_alone(const struct config *cfg)
+{
+    return cfg->adapt_maximum > 0 && !strchr(cfg->cluster_class, ':') &&
+           strcmp(cfg->cluster_class, "mpi") != 0;
+}
 
 /* MPI up, settings resolved, the cluster made or joined, tasks agreed,
  * threads sized. false after the error was reported (exit 2). */
@@ -316,7 +329,8 @@ static bool start(struct run *r, char **argv)
     int provided;
 
     MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
-    r->w.comm = cluster_join_parent();
+    r->w.inter = MPI_COMM_NULL;
+    r->w.comm = cluster_join_parent(&r->w.inter);
     r->w.spawned = r->w.comm != MPI_COMM_NULL;
     if (!r->w.spawned)
         MPI_Comm_dup(MPI_COMM_WORLD, &r->w.comm);
@@ -334,17 +348,24 @@ static bool start(struct run *r, char **argv)
     watchdog_start(&wd, &r->cfg, r->w.rank, o->path);
     if (!e && provided < MPI_THREAD_FUNNELED)
         e = "this MPI library does not support MPI_THREAD_FUNNELED";
-    if (!info && !r->w.spawned && r->w.size == 1) {
+    r->argv = argv;
+    if (!info && !r->w.spawned && r->w.size == 1 && !e &&
+        adaptive_alone(&r->cfg)) {
+        log_msg(PD_INFO, "pdask-mpi", "Adaptive cluster: starting with no "
+                "worker, spawning between %ld and %ld as work comes",
+                r->cfg.adapt_minimum, r->cfg.adapt_maximum);
+    } else if (!info && !r->w.spawned && r->w.size == 1) {
         /* Alone: make a temporary cluster, or say why not. */
         if (!e)
-            e = start_temporary(&r->cfg, argv, &r->w.comm, &r->ops, err,
-                                sizeof(err));
+            e = start_temporary(&r->cfg, argv, &r->w.comm, &r->w.inter,
+                                &r->ops, err, sizeof(err));
         if (e) {
             log_error("%s", e);
             watchdog_stop(&wd);
             return false;
         }
         MPI_Comm_size(r->w.comm, &r->w.size);
+        r->temporary = true;
     } else if (!info && !r->w.spawned && !e) {
         e = check_mpi_class(&r->cfg, r->w.size, r->w.rank, err, sizeof(err));
     }
@@ -396,23 +417,83 @@ static int show_info(struct run *r)
     return 0;
 }
 
+/* struct sched_grow's spawn: n more workers by MPI_Comm_spawn (or the
+ * plugin's scale), joined as start() joins a temporary cluster's: they
+ * agree on the task table and size their threads with hwloc. */
+static int spawn_workers(void *ctx, int n, MPI_Comm *comm, MPI_Comm *inter,
+                         int *threads, char *err, size_t errlen)
+{
+    struct run *r = ctx;
+    int *def_of = NULL, ndefs = 0, first = 0, mine = 0, size = 0;
+    bool ok;
+
+    if (r->ops) {
+        struct pd_cluster_req req = {
+            n, (int)r->cfg.threads_per_worker, cluster_self_exe(),
+            r->argv + 1, r->cfg.timeout_s, r->cfg.resources,
+        };
+        *inter = MPI_COMM_NULL;
+        if (!r->ops->scale) {
+            snprintf(err, errlen, "cluster_class %s has no scale() to add "
+                     "workers", r->cfg.cluster_class);
+            return -1;
+        }
+        err[0] = '\0';
+        if (r->ops->scale(&req, n, inter, err, errlen) != 0 ||
+            *inter == MPI_COMM_NULL) {
+            if (!err[0])
+                snprintf(err, errlen, "cluster_class %s: scale() failed",
+                         r->cfg.cluster_class);
+            return -1;
+        }
+        MPI_Intercomm_merge(*inter, 0, comm);
+    } else if (cluster_spawn(n, r->argv + 1, comm, inter, err, errlen) != 0) {
+        return -1;
+    }
+    /* The other side of start(): agree, tasks, threads. */
+    ok = cluster_agree(*comm, NULL) &&
+         (!r->o->path || cluster_agree_tasks(*comm, r->mod, r->o->path,
+                                             &def_of, &ndefs));
+    free(def_of);
+    if (!ok) {
+        snprintf(err, errlen, "the spawned workers could not join (see the "
+                 "error above)");
+        cluster_leave(comm, inter);
+        return -1;
+    }
+    mine = cluster_size_threads(*comm, (int)r->cfg.threads_per_worker,
+                                r->have_topo ? &r->tp : NULL, &first);
+    MPI_Comm_size(*comm, &size);
+    int *all = pd__xcalloc((size_t)size, sizeof(int));
+    MPI_Gather(&mine, 1, MPI_INT, all, 1, MPI_INT, 0, *comm);
+    for (int i = 1; i < size && i <= n; i++)
+        threads[i] = all[i];
+    free(all);
+    return 0;
+}
+
 /* Run the flow: rank 0 schedules, the others work. The exit code. */
 static int run_flow(struct run *r)
 {
     struct comm c;
     int code;
 
-    if (r->w.rank == 0 && r->cfg.adapt_maximum > 0)
-        log_msg(PD_WARNING, "pdask-mpi", "adapt_kwargs (%s): adaptive "
-                "scaling is not available in this version; the cluster "
-                "keeps its %d workers", r->cfg.source[CFG_adapt_maximum],
-                r->w.size - 1);
     comm_init(&c, r->w.comm);
     if (r->w.rank == 0) {
         struct pd_flow *f = pd__xmalloc(sizeof(*f));
-        struct sched_opts so = { r->threads, r->w.size,
-                                 (int)r->cfg.prefetch, r->cfg.heartbeat_s,
-                                 &r->rep, r->cfg.progress_s, false };
+        struct sched_grow grow = {
+            { (int)r->cfg.adapt_minimum, (int)r->cfg.adapt_maximum,
+              r->cfg.adapt_interval_s, r->cfg.adapt_target_s,
+              (int)r->cfg.adapt_wait_count },
+            r->cfg.adapt_unknown_s, spawn_workers, r,
+        };
+        struct sched_opts so = {
+            .threads = r->threads, .nranks = r->w.size,
+            .prefetch = (int)r->cfg.prefetch,
+            .heartbeat_s = r->cfg.heartbeat_s, .report = &r->rep,
+            .progress_s = r->cfg.progress_s,
+            .grow = r->cfg.adapt_maximum > 0 ? &grow : NULL,
+        };
         int from = 0;
         const char *key;
 
@@ -462,7 +543,12 @@ int runtime_run(char **argv, const struct options *o)
     params_free(&r.params);
     config_free(&r.cfg);
     loader_close(r.mod);
-    MPI_Comm_free(&r.w.comm);
+    /* Spawned workers and the process that spawned them disconnect, so
+     * that one can leave before the other (adaptive retirement). */
+    if (r.w.spawned || r.temporary)
+        cluster_leave(&r.w.comm, &r.w.inter);
+    else
+        MPI_Comm_free(&r.w.comm);
     if (r.ops && r.ops->close)
         r.ops->close();
     MPI_Finalize();

@@ -4,8 +4,23 @@
 #ifndef PD_SCHEDULER_H
 #define PD_SCHEDULER_H
 
+#include "adapt.h"
 #include "comm.h"
 #include "flow.h"
+
+/* Adaptive scaling (adapt.h): the policy's settings and how to start
+ * workers. spawn starts n and joins them (task table agreed, threads
+ * sized): *comm is their communicator, rank 0 this process, *inter the
+ * intercommunicator it was merged from (to disconnect), and
+ * threads[1..n] their executor threads. 0, or -1 with a message in err.
+ * It blocks (MPI_Comm_spawn does). */
+struct sched_grow {
+    struct adapt_cfg cfg;
+    double unknown_s;     /* a run of a task never timed yet */
+    int (*spawn)(void *ctx, int n, MPI_Comm *comm, MPI_Comm *inter,
+                 int *threads, char *err, size_t errlen);
+    void *ctx;
+};
 
 struct sched_opts {
     const int *threads;   /* executor threads of each rank of endpoint 0
@@ -15,6 +30,7 @@ struct sched_opts {
     double heartbeat_s;   /* a worker silent this long is lost (> 0) */
     struct report *report; /* status file and trace, or NULL */
     double progress_s;    /* progress every this often; 0: none */
+    const struct sched_grow *grow; /* adaptive scaling, or NULL */
     bool lost;            /* out: a worker was lost; the caller must end
                              the job (MPI_Abort), as the lost rank may
                              never exit */

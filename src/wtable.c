@@ -192,7 +192,7 @@ static int pick(struct wtable *wt, const struct pick *p, bool restrict_)
         double s;
 
         if (w->state != W_ACTIVE || w->inflight >= wtable_window(w, p) ||
-            (restrict_ && !allowed(w, p)))
+            (restrict_ && !allowed(w, p)) || (p->one_ep && w->ep != p->ep))
             continue;
         s = start_s(wt, id, p, run_s);
         if (best < 0 || better(wt, id, s, best, best_s, h, run_s)) {
@@ -223,7 +223,8 @@ static bool wait_for_home(const struct wtable *wt, const struct pick *p,
         return false;
     for (int i = 0; i < wt->n; i++)
         if (i != h && wt->w[i].state == W_ACTIVE && wt->w[i].inflight == 0 &&
-            (!p->nonly || allowed(&wt->w[i], p)))
+            (!p->nonly || allowed(&wt->w[i], p)) &&
+            (!p->one_ep || wt->w[i].ep == p->ep))
             return false;
     return true;
 }

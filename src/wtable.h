@@ -75,6 +75,9 @@ struct pick {
     const int *only;   /* ranks it may run on (nonly of them), or NULL */
     int nonly;
     bool allow_other;  /* only is a preference: others when they are full */
+    bool one_ep;       /* only workers on endpoint ep: its inputs are
+                          there, and workers fetch within their own */
+    int ep;
 };
 
 /* True when an active worker is one the run may go to (p->only). */
