@@ -20,7 +20,6 @@ void adapt_init(struct adapt *a, const struct adapt_cfg *cfg)
 
 void adapt_destroy(struct adapt *a)
 {
-    free(a->count);
     free(a->retire);
     memset(a, 0, sizeof(*a));
 }
@@ -46,20 +45,6 @@ int adapt_target(const struct adapt_cfg *cfg, const struct adapt_in *in)
     return (int)want;
 }
 
-/* Room for worker ids up to id in a->count, new ones at 0. */
-static void reserve(struct adapt *a, int id)
-{
-    if (id < a->countcap)
-        return;
-    int cap = a->countcap ? a->countcap : 8;
-    while (cap <= id)
-        cap *= 2;
-    a->count = pd__xrealloc(a->count, (size_t)cap * sizeof(*a->count));
-    memset(a->count + a->countcap, 0,
-           (size_t)(cap - a->countcap) * sizeof(*a->count));
-    a->countcap = cap;
-}
-
 /* Retire first: fewest result bytes, then idle longest, then lowest id. */
 static int by_cost(const void *x, const void *y)
 {
@@ -72,19 +57,20 @@ static int by_cost(const void *x, const void *y)
     return (a->id > b->id) - (a->id < b->id);
 }
 
-/* Propose up to n idle workers that may go; those proposed wait_count
- * times in a row go into out->retire. Everyone else starts over. */
+/* The pool has been over the target for wait_count decisions in a row:
+ * retire up to n idle workers that may go, fewest result bytes first, all
+ * in this one event. */
 static void propose(struct adapt *a, const struct adapt_in *in, int n,
                     struct adapt_out *out)
 {
     struct adapt_worker *c = pd__xcalloc((size_t)in->nw + 1, sizeof(*c));
     int nc = 0;
 
-    for (int i = 0; i < in->nw; i++) {
-        reserve(a, in->w[i].id);
+    if (++a->streak < a->cfg.wait_count)
+        goto out_free;
+    for (int i = 0; i < in->nw; i++)
         if (in->w[i].idle && !in->w[i].keep)
             c[nc++] = in->w[i];
-    }
     qsort(c, (size_t)nc, sizeof(*c), by_cost);
     if (nc > n)
         nc = n;
@@ -92,28 +78,15 @@ static void propose(struct adapt *a, const struct adapt_in *in, int n,
         a->retirecap = nc;
         a->retire = pd__xrealloc(a->retire, (size_t)nc * sizeof(int));
     }
-    /* Proposed now: count up; the others lose their count. */
-    for (int i = 0; i < in->nw; i++) {
-        bool chosen = false;
-        for (int k = 0; k < nc && !chosen; k++)
-            chosen = c[k].id == in->w[i].id;
-        if (!chosen)
-            a->count[in->w[i].id] = 0;
-    }
-    for (int k = 0; k < nc; k++) {
-        if (++a->count[c[k].id] >= a->cfg.wait_count) {
-            a->count[c[k].id] = 0;
-            a->retire[out->nretire++] = c[k].id;
-        }
-    }
+    for (int k = 0; k < nc; k++)
+        a->retire[out->nretire++] = c[k].id;
     out->retire = a->retire;
+    /* Those still busy wait for a new series, so that a pool shrinks in
+     * one step at the end of a burst, not one worker a decision. */
+    if (nc)
+        a->streak = 0;
+out_free:
     free(c);
-}
-
-static void forget(struct adapt *a)
-{
-    if (a->count)
-        memset(a->count, 0, (size_t)a->countcap * sizeof(*a->count));
 }
 
 void adapt_step(struct adapt *a, const struct adapt_in *in, bool periodic,
@@ -122,13 +95,13 @@ void adapt_step(struct adapt *a, const struct adapt_in *in, bool periodic,
     memset(out, 0, sizeof(*out));
     out->target = adapt_target(&a->cfg, in);
     if (out->target > in->nw) {
-        forget(a);
+        a->streak = 0;
         if (in->now >= a->retry_at)
             out->grow = out->target - in->nw;
     } else if (out->target < in->nw && periodic) {
         propose(a, in, in->nw - out->target, out);
     } else if (periodic) {
-        forget(a);
+        a->streak = 0;
     }
 }
 

@@ -8,9 +8,11 @@
  * Like distributed's adaptive.py: the target is the expected duration of
  * queued and running work divided by target_duration, capped by the runs
  * that could run now, within [minimum, maximum]. Growth is at once;
- * a worker is retired only after it was proposed wait_count times in a
- * row, idle ones holding the fewest result bytes first. A spawn that fails
- * is retried after a growing back-off.
+ * workers are retired only once the pool has been over the target for
+ * wait_count decisions in a row (Dask counts per worker; a count for the
+ * pool retires the idle ones together, one event at the end of a burst
+ * instead of one a worker), idle ones holding the fewest result bytes
+ * first. A spawn that fails is retried after a growing back-off.
  */
 #ifndef PD_ADAPT_H
 #define PD_ADAPT_H
@@ -55,8 +57,8 @@ struct adapt_out {
 
 struct adapt {
     struct adapt_cfg cfg;
-    int *count;             /* proposals in a row, by worker id */
-    int countcap;
+    int streak;             /* decisions in a row with the pool over the
+                               target */
     int *retire;
     int retirecap;
     int failures;           /* spawns failed in a row */
@@ -69,9 +71,9 @@ void adapt_destroy(struct adapt *a);
 /* Workers the work asks for, within [minimum, maximum]. */
 int adapt_target(const struct adapt_cfg *cfg, const struct adapt_in *in);
 
-/* One decision. periodic: an interval has passed, so proposals to
- * retire count; otherwise (new work arrived between intervals) only
- * growth is considered and the counts stay. */
+/* One decision. periodic: an interval has passed, so the series of
+ * decisions to shrink counts; otherwise (work waits between intervals)
+ * only growth is considered and the series stays. */
 void adapt_step(struct adapt *a, const struct adapt_in *in, bool periodic,
                 struct adapt_out *out);
 

@@ -125,8 +125,10 @@ static void no_flapping(void)
     adapt_destroy(&a);
 }
 
-/* A worker that gets work again starts its count over. */
-static void busy_resets(void)
+/* The series counts decisions with the pool over the target: work that
+ * brings the target back up ends it; a worker busy when the series is
+ * complete goes at the first decision it is idle. */
+static void series(void)
 {
     struct adapt a;
     struct adapt_out out;
@@ -138,16 +140,24 @@ static void busy_resets(void)
     w[0].keep = true;
     adapt_step(&a, &in, true, &out);
     adapt_step(&a, &in, true, &out);
-    w[1].idle = false;
-    adapt_step(&a, &in, true, &out);    /* proposal impossible: reset */
+    in.work_s = 10;                     /* target 2: the series ends */
+    in.runnable = 2;
+    adapt_step(&a, &in, true, &out);
+    CHECK_EQ(out.target, 2);
+    CHECK_EQ(out.nretire, 0);
+    in.work_s = 0;
+    in.runnable = 0;
+    adapt_step(&a, &in, true, &out);
+    adapt_step(&a, &in, true, &out);
+    w[1].idle = false;                  /* complete, but w1 is busy */
+    adapt_step(&a, &in, true, &out);
     CHECK_EQ(out.nretire, 0);
     w[1].idle = true;
     adapt_step(&a, &in, true, &out);
-    adapt_step(&a, &in, true, &out);
-    CHECK_EQ(out.nretire, 0);
-    adapt_step(&a, &in, true, &out);
     CHECK_EQ(out.nretire, 1);
     CHECK_EQ(out.retire[0], 1);
+    adapt_step(&a, &in, true, &out);    /* a new series starts */
+    CHECK_EQ(out.nretire, 0);
     adapt_destroy(&a);
 }
 
@@ -183,7 +193,7 @@ int main(void)
     target();
     grow_then_retire();
     no_flapping();
-    busy_resets();
+    series();
     backoff();
     return 0;
 }
