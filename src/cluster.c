@@ -146,6 +146,10 @@ int cluster_spawn(int n, char **argv, MPI_Comm *out, MPI_Comm *inter,
      * the user's consent (OMPI_MCA_rmaps_base_oversubscribe=1). */
     if (n <= cores)
         MPI_Info_set(info, "map_by", ":OVERSUBSCRIBE");
+    /* Hosts of the job's allocation to start them on (MPI's "host" key):
+     * for a test, a host outside it makes the spawn fail. */
+    if (getenv("PDASK_SPAWN_HOSTS"))
+        MPI_Info_set(info, "host", getenv("PDASK_SPAWN_HOSTS"));
     /* A failed spawn is reported, not fatal: errors return here only. */
     MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
     rc = MPI_Comm_spawn((char *)exe, argv, n, info, 0, MPI_COMM_SELF, inter,

@@ -510,6 +510,15 @@ static int run_flow(struct run *r)
         flow_destroy(f);
         free(f);
         report_close(&r->rep);
+        if (so.spawn_failed && !so.lost && code != EXIT_USAGE) {
+            /* Open MPI 4.1's mpirun waits for ever for a job that failed
+             * to spawn, after every process has exited: end it. */
+            log_msg(PD_INFO, "pdask-mpi", "Ending the job with MPI_Abort "
+                    "(exit code %d): mpirun would wait for the workers "
+                    "that failed to spawn", code);
+            fflush(NULL);
+            MPI_Abort(MPI_COMM_WORLD, code);
+        }
         if (so.lost) {
             /* The lost rank may never exit: end the whole job. */
             fflush(NULL);

@@ -83,6 +83,8 @@ struct sched {
     uint64_t nadded;      /* runs taken from the flow (ids below this) */
     uint64_t open_from;   /* every run below this id has ended */
     bool said_fail;       /* a failed spawn was reported */
+    bool starved;         /* no worker and none could be spawned: every
+                             run ends Cancelled */
 };
 
 /* The signal that interrupted the run, or 0: process-wide, as signals are. */
@@ -262,6 +264,9 @@ static int take_requests(struct sched *s)
             if (s->lost >= 0 && !graph_state_final(atomic_load(&t->state)))
                 graph_end(s->g, t, PD_CANCELLED, NULL, "cancelled: the flow "
                           "run is ending after a worker was lost");
+            if (s->starved && !graph_state_final(atomic_load(&t->state)))
+                graph_end(s->g, t, PD_CANCELLED, NULL, "cancelled: no "
+                          "worker could be spawned");
             if (debug && !graph_state_final(atomic_load(&t->state)))
                 log_msg(PD_DEBUG, run_name(s, t), "Pending (%s)",
                         t->npending ? "waiting for upstream runs"
@@ -313,6 +318,11 @@ static void describe(struct sched *s, const struct pd_future *t,
     pk->nonly = pr ? pr->nworkers : 0;
     pk->allow_other = pr && pr->allow_other;
     pk->run_s = s->avg_s[t->def];
+    /* Adaptive: an untimed task counts as unknown_s, as in the target,
+     * so its runs wait on rank 0 for the workers being spawned instead
+     * of queueing ahead on the first one. */
+    if (s->grow && pk->run_s < 0)
+        pk->run_s = s->grow->unknown_s;
     pk->prefetch = s->prefetch;
     pk->in = s->in;
     pk->nin = (int)n;
@@ -775,6 +785,20 @@ static void measure(struct sched *s, struct adapt_in *in,
     in->threads = in->nw ? (int)(threads / in->nw) : 1;
 }
 
+/* No worker, and none could be spawned: waiting would hang, so the runs
+ * end Cancelled (the flow run Failed) and later submits too. */
+static void starve(struct sched *s)
+{
+    uint64_t n = graph_end_all(s->g, PD_CANCELLED, "cancelled: no worker "
+                               "could be spawned (see the warning above)");
+    log_msg(PD_ERROR, s->f->name, "No worker to run on and none could be "
+            "spawned: %" PRIu64 " task runs cancelled; start with workers "
+            "(mpirun -n N, adapt_kwargs minimum) or fix spawning", n);
+    s->starved = true;
+    log_bad(s);
+    flow_notify(s->f);
+}
+
 /* Start out->grow more workers, now; on failure go on with the pool. */
 static void scale_up(struct sched *s, const struct adapt_in *in,
                      const struct adapt_out *out)
@@ -794,6 +818,8 @@ static void scale_up(struct sched *s, const struct adapt_in *in,
         s->said_fail = true;
         deaf(s, pd__now() - t0);
         free(th);
+        if (in->nw == 0 && wtable_active(&s->wt) == 0)
+            starve(s);
         return;
     }
     took = pd__now() - t0;
@@ -876,7 +902,7 @@ static int adapt_tick(struct sched *s)
     struct adapt_in in;
     struct adapt_out out;
 
-    if (!s->grow || s->lost >= 0)
+    if (!s->grow || s->lost >= 0 || s->starved)
         return 0;
     if (!periodic && (now < s->quick_tick || !graph_peek(s->g)))
         return 0;
@@ -1067,6 +1093,7 @@ int sched_run(struct comm *c, struct pd_flow *f, struct sched_opts *o)
         code = outcome(&s);
     }
     o->lost = s.lost >= 0;
+    o->spawn_failed = s.said_fail;
     show_progress(&s, true);
 
     /* Workers wait for this whatever happened: never leave them hanging. */

@@ -31,6 +31,7 @@ struct sched_opts {
     struct report *report; /* status file and trace, or NULL */
     double progress_s;    /* progress every this often; 0: none */
     const struct sched_grow *grow; /* adaptive scaling, or NULL */
+    bool spawn_failed;    /* out: a spawn failed (see runtime.c) */
     bool lost;            /* out: a worker was lost; the caller must end
                              the job (MPI_Abort), as the lost rank may
                              never exit */
