@@ -69,7 +69,8 @@ static void propose(struct adapt *a, const struct adapt_in *in, int n,
     if (++a->streak < a->cfg.wait_count)
         goto out_free;
     for (int i = 0; i < in->nw; i++)
-        if (in->w[i].idle && !in->w[i].keep)
+        if (in->w[i].idle && !in->w[i].keep &&
+            in->w[i].idle_s >= a->cfg.interval_s)
             c[nc++] = in->w[i];
     qsort(c, (size_t)nc, sizeof(*c), by_cost);
     if (nc > n)

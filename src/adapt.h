@@ -30,7 +30,8 @@ struct adapt_cfg {
 /* A worker as the policy sees it. */
 struct adapt_worker {
     int id;                 /* the scheduler's worker id */
-    bool idle;              /* nothing in flight */
+    bool idle;              /* nothing in flight (retired only once idle
+                               for an interval or more) */
     bool keep;              /* never retired: a job rank, or it holds
                                results a future or a run still needs */
     uint64_t bytes;         /* result bytes it holds */

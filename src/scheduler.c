@@ -160,6 +160,8 @@ static void on_done(struct sched *s, int w, struct rd *r)
         }
         t->flags &= ~RUN_SENT;
         wtable_reported(&s->wt, w);
+        if (!s->wt.w[w].inflight)
+            s->wx[w].idle_since = pd__now();
         s->inflight--;
         unwref_inputs(s, t);
         double took = d.runtime_us * 1e-6;

@@ -161,6 +161,28 @@ static void series(void)
     adapt_destroy(&a);
 }
 
+/* A worker idle for less than an interval is not retired yet. */
+static void just_idle(void)
+{
+    struct adapt a;
+    struct adapt_out out;
+    struct adapt_worker w[2];
+    struct adapt_in in = { .threads = 1, .w = w, .nw = 2 };
+
+    adapt_init(&a, &CFG);
+    pool(w, 2, NULL);
+    w[0].keep = true;
+    w[1].idle_s = 0.5;
+    for (int i = 0; i < 5; i++) {
+        adapt_step(&a, &in, true, &out);
+        CHECK_EQ(out.nretire, 0);
+    }
+    w[1].idle_s = 1.5;
+    adapt_step(&a, &in, true, &out);
+    CHECK_EQ(out.nretire, 1);
+    adapt_destroy(&a);
+}
+
 static void backoff(void)
 {
     struct adapt a;
@@ -194,6 +216,7 @@ int main(void)
     grow_then_retire();
     no_flapping();
     series();
+    just_idle();
     backoff();
     return 0;
 }
