@@ -107,3 +107,12 @@ pd_expect(adapt.starved LABEL mpi NP 1 RC 1 MAX_SECONDS 20
   ARGS ${FAST} ${EX}/count_to.so highest_number=3
   MATCH "No worker to run on and none could be spawned"
         "Finished in state Failed")
+
+# Through a cluster plugin: start() makes the first worker, scale() the
+# others (examples/plugins/hosts_spawn.c).
+pd_expect(adapt.plugin LABEL mpi NP 1
+  ARGS ${FAST} --cluster-class ${PROJECT_BINARY_DIR}/examples/plugins/hosts_spawn.so:pd_cluster
+       -n 1 --adapt-max 3 ${BURST} bursts=1 runs=12 gap_ms=0
+  MATCH "Creating a cluster with .*hosts_spawn.so:pd_cluster: 1 workers"
+        "Scaling from 1 to 3 workers"
+        "results after scaling: 0 of 14 wrong")

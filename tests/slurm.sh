@@ -59,5 +59,17 @@ else
     bad "bad parameter (job exit $rc, want 2)"; tail -5 usage.out
 fi
 
+# Adaptive scaling inside the allocation: 2 of its 4 slots for the job,
+# the scheduler spawns workers into the 2 free ones.
+PDASK_MPIRUN_ARGS="-n 2" submit adapt 4 -t 1 --adapt-max 3 \
+    --set adapt_kwargs.target_duration=0.5 \
+    "$FLOWS/adapt_burst.so" bursts=1 runs=12 gap_ms=0; rc=$?
+if [ $rc = 0 ] && grep -q "Scaling from 1 to 3 workers" adapt.out &&
+   grep -q "results after scaling: 0 of 14 wrong" adapt.out; then
+    ok "adaptive scaling spawns into the allocation's free slots"
+else
+    bad "adaptive scaling under SLURM (job exit $rc)"; tail -5 adapt.out
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
