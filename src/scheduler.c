@@ -906,7 +906,11 @@ static int adapt_tick(struct sched *s)
 
     if (!s->grow || s->lost >= 0 || s->starved)
         return 0;
-    if (!periodic && (now < s->quick_tick || !graph_peek(s->g)))
+    /* In between, only a backlog the pool may still grow for counts
+     * (measure() walks the open runs: not at every round). */
+    if (!periodic && (now < s->quick_tick || !graph_peek(s->g) ||
+                      now < s->ad.retry_at ||
+                      wtable_active(&s->wt) >= s->grow->cfg.maximum))
         return 0;
     s->quick_tick = now + QUICK_S;
     if (periodic) {

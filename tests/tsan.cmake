@@ -46,3 +46,8 @@ pd_tsan(release NP 3 ARGS ${F}/release.so
 # n=20000 on mpirun -n 3. Fails until R1 is fixed.
 pd_tsan(race_r1 NP 3 ARGS ${F}/race.so n=20000
   HAS "race | Finished in state Completed: 20001 of 20001 task runs completed")
+# Adaptive scaling: spawns, retirements and relays under TSAN.
+pd_tsan(adapt NP 2 ARGS -c ${CMAKE_CURRENT_SOURCE_DIR}/ini/adapt_fast.ini
+  ${PROJECT_BINARY_DIR}/tests/flows/adapt_burst.so bursts=2 runs=12 gap_ms=1200
+  MATCH "Scaling from 1 to [2-4] workers" "Scaling from [2-4] to 1 workers"
+  HAS "results after scaling: 0 of 26 wrong")
