@@ -191,8 +191,10 @@ static int pick(struct wtable *wt, const struct pick *p, bool restrict_)
         const struct wentry *w = &wt->w[id];
         double s;
 
+        if (p->one_ep && w->ep != p->ep)
+            continue;
         if (w->state != W_ACTIVE || w->inflight >= wtable_window(w, p) ||
-            (restrict_ && !allowed(w, p)) || (p->one_ep && w->ep != p->ep))
+            (restrict_ && !allowed(w, p)))
             continue;
         s = start_s(wt, id, p, run_s);
         if (best < 0 || better(wt, id, s, best, best_s, h, run_s)) {
