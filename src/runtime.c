@@ -246,7 +246,12 @@ static void print_info(const struct world *w, const struct config *cfg,
            "./pdask.ini or $PDASK_CONFIG)");
     printf("settings:\n");
     config_print(cfg, stdout);
-    if (w->size == 1) {
+    if (w->size == 1 && cfg->adapt_maximum > 0 &&
+        !strchr(cfg->cluster_class, ':') &&
+        strcmp(cfg->cluster_class, "mpi") != 0) {
+        printf("MPI world: 1 rank: a run starts with no worker and spawns "
+               "them as work comes (adaptive)\n");
+    } else if (w->size == 1) {
         int workers, th;
         cluster_fill_node(have_topo ? tp->ncores : 1, &workers, &th);
         if (cfg->n_workers > 0)

@@ -26,6 +26,8 @@ pd_expect(adapt.info LABEL mpi NP 2
         "adapt_kwargs.wait_count +\\= 3 "
         "adapt_kwargs.unknown_duration +\\= 0.5 "
         "adaptive: between 1 and 6 workers")
+pd_expect(adapt.info_alone LABEL mpi NOMPI ARGS info --adapt-max 3
+  MATCH "MPI world: 1 rank: a run starts with no worker and spawns them as work comes")
 
 set(BURST ${PROJECT_BINARY_DIR}/tests/flows/adapt_burst.so)
 set(FAST -c ${INI}/adapt_fast.ini)
