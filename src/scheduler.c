@@ -380,6 +380,13 @@ static int relay_inputs(struct sched *s, struct pd_future *t)
         proto_put_fetch(comm_batch_add(s->c, peer_of(s, h), TAG_FETCH,
                                        &s->fetch[h], 32), &fe);
         s->fetches++;
+        if (log_enabled(PD_DEBUG)) {
+            char up[160];
+            snprintf(up, sizeof(up), "%s", run_name(s, u));
+            log_msg(PD_DEBUG, run_name(s, t), "input %s is relayed through "
+                    "rank 0: the inputs are held by workers of different "
+                    "spawns", up);
+        }
     }
     return 0;
 }

@@ -118,3 +118,12 @@ pd_expect(adapt.plugin LABEL mpi NP 1
   MATCH "Creating a cluster with .*hosts_spawn.so:pd_cluster: 1 workers"
         "Scaling from 1 to 3 workers"
         "results after scaling: 0 of 14 wrong")
+
+# Inputs held by a job rank and by a spawned worker (which cannot fetch
+# from each other): they come through rank 0, and the run sees both.
+pd_expect(adapt.relay LABEL mpi NP 2
+  ARGS -t 1 --adapt-max 3 --set adapt_kwargs.target_duration=0.5
+       --log-level debug ${F}/adapt_relay.so
+  MATCH "Scaling from 1 to [23] workers"
+        "pair-0 | input big-[01] is relayed through rank 0"
+        "relay checks passed")
