@@ -422,6 +422,32 @@ static int show_info(struct run *r)
     return 0;
 }
 
+/* The spawned workers' command line: this one, with --threads-per-worker
+ * when none was set, so they take a LocalCluster's share of the node
+ * (cluster_fill_node) rather than each all the cores. Free with free(). */
+static char **spawn_args(const struct run *r, char *num, size_t len)
+{
+    char **in = r->argv + 1;
+    int n = 0, k = 0, workers, th, cores = r->have_topo ? r->tp.ncores : 1;
+
+    while (in[n])
+        n++;
+    char **out = pd__xcalloc((size_t)n + 3, sizeof(*out));
+    if (config_is_set(&r->cfg, CFG_threads_per_worker)) {
+        memcpy(out, in, (size_t)n * sizeof(*out));
+        return out;
+    }
+    cluster_fill_node(cores, &workers, &th);
+    snprintf(num, len, "%d", th);
+    if (n && strcmp(in[0], "run") == 0)
+        out[k++] = in[0];
+    out[k++] = "--threads-per-worker";
+    out[k++] = num;
+    for (int i = k - 2; i < n; i++)
+        out[k++] = in[i];
+    return out;
+}
+
 /* struct sched_grow's spawn: n more workers by MPI_Comm_spawn (or the
  * plugin's scale), joined as start() joins a temporary cluster's: they
  * agree on the task table and size their threads with hwloc. */
@@ -452,8 +478,13 @@ static int spawn_workers(void *ctx, int n, MPI_Comm *comm, MPI_Comm *inter,
             return -1;
         }
         MPI_Intercomm_merge(*inter, 0, comm);
-    } else if (cluster_spawn(n, r->argv + 1, comm, inter, err, errlen) != 0) {
-        return -1;
+    } else {
+        char num[16];
+        char **args = spawn_args(r, num, sizeof(num));
+        int rc = cluster_spawn(n, args, comm, inter, err, errlen);
+        free(args);
+        if (rc != 0)
+            return -1;
     }
     /* The other side of start(): agree, tasks, threads. */
     ok = cluster_agree(*comm, NULL) &&
