@@ -112,6 +112,19 @@ static void put_fmt(struct buf *b, const char *fmt, ...)
         buf_put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
+void report_event(struct report *r, const char *text)
+{
+    if (r && r->html)
+        report_html_event(r->html, text, report_now_us());
+}
+
+void report_hold(struct report *r, const char *name, double amount,
+                 uint64_t start_us, uint64_t end_us)
+{
+    if (r && r->html)
+        report_html_hold(r->html, name, amount, start_us, end_us);
+}
+
 void report_run(struct report *r, const char *name, const char *state,
                 int rank, int thread, uint64_t start_us, uint64_t end_us,
                 int attempts, const char *message)

@@ -41,6 +41,13 @@ void report_run(struct report *r, const char *name, const char *state,
                 int rank, int thread, uint64_t start_us, uint64_t end_us,
                 int attempts, const char *message);
 
+/* A scale event, for the HTML report (now, rank 0's clock). */
+void report_event(struct report *r, const char *text);
+
+/* A run that held amount of resource name, for the HTML report. */
+void report_hold(struct report *r, const char *name, double amount,
+                 uint64_t start_us, uint64_t end_us);
+
 /* Finish the trace, write the HTML report (code: the run's exit code)
  * and close them all. */
 void report_close(struct report *r, int code);

@@ -86,6 +86,16 @@ struct report_html {
     uint64_t last_end_us;  /* latest end seen, relative */
     struct hist lag;       /* run end on its worker -> report on rank 0 */
     struct hist gap;       /* previous run's end -> start, same lane */
+    struct event { uint64_t t_us; char *text; } *events;
+    int nevents;
+    uint64_t events_seen;
+    struct hold {          /* by resource name */
+        char name[32];
+        uint64_t runs;
+        double amount_s;   /* amount x seconds held */
+        double most;       /* the largest amount one run held */
+    } holds[32];
+    int nholds;
 };
 
 static double thread_cpu_s(void)
@@ -498,7 +508,21 @@ static void put_data(struct report_html *h, struct buf *b, int code,
     put_hist(b, &h->lag);
     put_raw(b, ",\"gap\":");
     put_hist(b, &h->gap);
-    put_fmt(b, ",\"sched_cpu_s\":%.6f}}", cpu_s);
+    put_fmt(b, ",\"sched_cpu_s\":%.6f},\"events_seen\":%" PRIu64
+            ",\"events\":[", cpu_s, h->events_seen);
+    for (int i = 0; i < h->nevents; i++) {
+        put_fmt(b, "%s[%.6f,", i ? "," : "", h->events[i].t_us * 1e-6);
+        put_str(b, h->events[i].text);
+        buf_u8(b, ']');
+    }
+    put_raw(b, "],\"holds\":[");
+    for (int i = 0; i < h->nholds; i++) {
+        put_raw(b, i ? ",{\"name\":" : "{\"name\":");
+        put_str(b, h->holds[i].name);
+        put_fmt(b, ",\"runs\":%" PRIu64 ",\"amount_s\":%.6f,\"most\":%.6g}",
+                h->holds[i].runs, h->holds[i].amount_s, h->holds[i].most);
+    }
+    put_raw(b, "]}");
 }
 
 static void free_all(struct report_html *h)
@@ -518,7 +542,42 @@ static void free_all(struct report_html *h)
     free(h->path);
     buf_free(&h->params);
     buf_free(&h->settings);
+    for (int i = 0; i < h->nevents; i++)
+        free(h->events[i].text);
+    free(h->events);
     free(h);
+}
+
+void report_html_event(struct report_html *h, const char *text,
+                       uint64_t now_us)
+{
+    if (h->events_seen++ >= REPORT_HTML_EVENTS)
+        return;
+    if (!h->events)
+        h->events = pd__xcalloc(REPORT_HTML_EVENTS, sizeof(*h->events));
+    h->events[h->nevents].t_us = now_us > h->t0_us ? now_us - h->t0_us : 0;
+    h->events[h->nevents++].text = pd__xstrdup(text);
+}
+
+void report_html_hold(struct report_html *h, const char *name,
+                      double amount, uint64_t start_us, uint64_t end_us)
+{
+    int i;
+
+    for (i = 0; i < h->nholds; i++)
+        if (strcmp(h->holds[i].name, name) == 0)
+            break;
+    if (i == h->nholds) {
+        if (h->nholds == (int)(sizeof(h->holds) / sizeof(h->holds[0])))
+            return; /* RES_MAX names a worker, 32 in all: enough */
+        snprintf(h->holds[i].name, sizeof(h->holds[i].name), "%s", name);
+        h->nholds++;
+    }
+    h->holds[i].runs++;
+    if (end_us > start_us)
+        h->holds[i].amount_s += amount * (double)(end_us - start_us) * 1e-6;
+    if (amount > h->holds[i].most)
+        h->holds[i].most = amount;
 }
 
 int report_html_finish(struct report_html *h, int code)

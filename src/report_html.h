@@ -44,6 +44,16 @@ void report_html_run(struct report_html *h, const char *name,
                      uint64_t start_us, uint64_t end_us, int attempts,
                      const char *message, uint64_t now_us);
 
+/* Something that changed the cluster (a scale event), at rank 0's clock
+ * now; the first REPORT_HTML_EVENTS are kept, the rest counted. */
+#define REPORT_HTML_EVENTS 1000
+void report_html_event(struct report_html *h, const char *text,
+                       uint64_t now_us);
+
+/* A run that held amount of resource name from start_us to end_us. */
+void report_html_hold(struct report_html *h, const char *name,
+                      double amount, uint64_t start_us, uint64_t end_us);
+
 /* Write the file and free h. code: the run's exit code. 0, or -1 when
  * the file could not be written (said on stderr). */
 int report_html_finish(struct report_html *h, int code);

@@ -190,8 +190,14 @@ static void on_done(struct sched *s, int w, struct rd *r)
         }
         t->flags &= ~RUN_SENT;
         wtable_reported(&s->wt, w);
-        if (flow_profile(s->f, t) && flow_profile(s->f, t)->res)
+        const struct profile *pr = flow_profile(s->f, t);
+        if (pr && pr->res) {
             unhold(s, t, w);
+            for (int k = 0; s->rep && k < pr->res->n; k++)
+                report_hold(s->rep, pr->res->it[k].name,
+                            (double)pr->res->it[k].amt / RES_ONE,
+                            d.start_us, d.end_us);
+        }
         if (!s->wt.w[w].inflight)
             s->wx[w].idle_since = pd__now();
         s->inflight--;
@@ -1165,11 +1171,14 @@ static void scale_up(struct sched *s, const struct adapt_in *in,
     deaf(s, took);
     free(th);
     free(tags);
-    log_msg(PD_INFO, "pdask-mpi", "Scaling from %d to %d workers: %.1f s "
-            "of work in %ld queued or running task runs, for a "
-            "target_duration of %g s (MPI_Comm_spawn and join took "
-            "%.3f s)", in->nw, in->nw + n, in->work_s, in->runnable,
-            s->grow->cfg.target_s, took);
+    char msg[400];
+    snprintf(msg, sizeof(msg), "Scaling from %d to %d workers: %.1f s of "
+             "work in %ld queued or running task runs, for a "
+             "target_duration of %g s (MPI_Comm_spawn and join took %.3f "
+             "s)", in->nw, in->nw + n, in->work_s, in->runnable,
+             s->grow->cfg.target_s, took);
+    log_msg(PD_INFO, "pdask-mpi", "%s", msg);
+    report_event(s->rep, msg);
 }
 
 /* Stop the workers the policy retires; their endpoint is disconnected
@@ -1195,12 +1204,15 @@ static void retire(struct sched *s, const struct adapt_in *in,
             s->closing[s->nclosing++] = ep;
         }
     }
-    log_msg(PD_INFO, "pdask-mpi", "Scaling from %d to %d workers: %d idle "
-            "for %.1f s or more (%d decisions in a row, %g s apart), %.1f "
-            "s of work in %ld queued or running task runs", in->nw,
-            in->nw - out->nretire, out->nretire, idle,
-            s->grow->cfg.wait_count, s->grow->cfg.interval_s, in->work_s,
-            in->runnable);
+    char msg[400];
+    snprintf(msg, sizeof(msg), "Scaling from %d to %d workers: %d idle for "
+             "%.1f s or more (%d decisions in a row, %g s apart), %.1f s of "
+             "work in %ld queued or running task runs", in->nw,
+             in->nw - out->nretire, out->nretire, idle,
+             s->grow->cfg.wait_count, s->grow->cfg.interval_s, in->work_s,
+             in->runnable);
+    log_msg(PD_INFO, "pdask-mpi", "%s", msg);
+    report_event(s->rep, msg);
 }
 
 /* Disconnect the endpoints whose workers all retired (they have had an

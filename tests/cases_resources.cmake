@@ -55,3 +55,6 @@ pd_expect(mpi.resources_adaptive LABEL mpi NP 1 TIMEOUT 90
         "show 0 start [(]holds GPU=1 process=0[)]"
         "show 3 start [(]holds GPU=0 process=1[)]"
   HAS "Finished in state Completed: 4 of 4 task runs completed")
+# The HTML report shows resource holds and scale events.
+pd_script(mpi.report_holds_events SCRIPT report_events.sh PASS "report events ok"
+  ARGS $<TARGET_FILE:pdask-mpi> ${EX})
