@@ -24,6 +24,9 @@
 #define CONFIG_KEYS(X)                                                       \
     X(task_runner, address, address, STR, "", 0, 0)                         \
     X(task_runner, cluster_class, cluster_class, STR, "auto", 0, 0)         \
+    X(task_runner, scheduler_file, scheduler_file, STR, "", 0, 0)           \
+    X(task_runner, token_file, token_file, STR, "", 0, 0)                   \
+    X(serve, listen, listen, STR, "tcp://127.0.0.1:8786", 0, 0)             \
     X(cluster_kwargs, n_workers, n_workers, INT, 0, 0, 4096)                \
     X(cluster_kwargs, threads_per_worker, threads_per_worker, INT, 0, 0,    \
       1024)                                                                  \
@@ -58,6 +61,10 @@ struct cfg_tags {
 struct config {
     char *address;            /* tcp://host:port of an existing cluster */
     char *cluster_class;      /* auto, mpi, spawn, or PATH.so:symbol */
+    char *scheduler_file;     /* a served cluster's file (serve writes it,
+                                 a client reads it), or "" */
+    char *token_file;         /* the client's token, or "" */
+    char *listen;             /* serve: tcp://HOST:PORT */
     long n_workers;           /* 0: the ranks of the job, or fill the node */
     long threads_per_worker;  /* 0: from hwloc */
     char *resources;          /* "GPU=1,process=1" */

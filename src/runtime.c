@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "cluster.h"
 #include "comm.h"
 #include "config.h"
@@ -21,6 +22,7 @@
 #include "loader.h"
 #include "log.h"
 #include "params.h"
+#include "relay.h"
 #include "report.h"
 #include "pdask_cluster.h"
 #include "scheduler.h"
@@ -61,6 +63,14 @@ static const char *resolve(const struct options *o, struct config *cfg,
         return err;
     log_set_level((enum pd_level)log_parse_level(cfg->log_level));
     return NULL;
+}
+
+const char *runtime_resolve(const struct options *o, struct config *cfg,
+                            struct pd_params *params, struct module **mod,
+                            const struct pd_flow_def **def, char *err,
+                            size_t errlen)
+{
+    return resolve(o, cfg, params, mod, def, err, errlen);
 }
 
 /* Start the temporary cluster a lone process needs (cluster_class auto or
@@ -369,7 +379,11 @@ static bool start(struct run *r, char **argv)
     watchdog_start(&wd, &r->cfg, r->w.rank, o->path);
     if (!e && provided < MPI_THREAD_FUNNELED)
         e = "this MPI library does not support MPI_THREAD_FUNNELED";
-    if (!info && !r->w.spawned && r->w.size == 1) {
+    bool serve = strcmp(o->cmd, "serve") == 0;
+    if (serve && !r->w.spawned && r->w.size == 1 && !e)
+        e = "pdask-mpi serve runs on the ranks of a job: mpirun -n N "
+            "pdask-mpi serve with N >= 2 (rank 0 serves, the others work)";
+    if (!info && !serve && !r->w.spawned && r->w.size == 1) {
         /* Alone: make a temporary cluster, or say why not. */
         if (!e)
             e = start_temporary(&r->cfg, argv, &r->w.comm, &r->ops, err,
@@ -434,6 +448,33 @@ static int show_info(struct run *r)
     return 0;
 }
 
+/* `pdask-mpi serve`: rank 0 relays for clients (relay.c), the others
+ * work, loading each client's module when it connects. The exit code. */
+static int serve(struct run *r, struct comm *c)
+{
+    if (r->w.rank == 0) {
+        struct relay_opts ro = { r->threads, r->w.size, r->tags,
+                                 r->cfg.listen, r->cfg.scheduler_file,
+                                 r->cfg.heartbeat_s, r->cfg.timeout_s };
+        struct sigaction sa = { .sa_handler = relay_interrupt };
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        return relay_run(c, &ro);
+    }
+    struct worker_opts wo = { r->mine, NULL, NULL, 0, r->w.size,
+                              r->have_topo ? &r->tp : NULL, r->first_core,
+                              r->cfg.heartbeat_s / 4, r->cfg.isolation,
+                              r->found.gpu_first, r->found.gpus };
+    /* mpirun passes SIGTERM to every rank: rank 0 stops the workers
+     * (TAG_STOP), so each exits 0 after its runs. */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    return worker_run(c, &wo);
+}
+
 /* Run the flow: rank 0 schedules, the others work. The exit code. */
 static int run_flow(struct run *r)
 {
@@ -446,7 +487,9 @@ static int run_flow(struct run *r)
                 "keeps its %d workers", r->cfg.source[CFG_adapt_maximum],
                 r->w.size - 1);
     comm_init(&c, r->w.comm);
-    if (r->w.rank == 0) {
+    if (strcmp(r->o->cmd, "serve") == 0) {
+        code = serve(r, &c);
+    } else if (r->w.rank == 0) {
         struct pd_flow *f = pd__xmalloc(sizeof(*f));
         struct sched_opts so = { r->threads, r->w.size, r->tags,
                                  (int)r->cfg.prefetch, r->cfg.heartbeat_s,
@@ -491,6 +534,12 @@ int runtime_run(char **argv, const struct options *o)
 {
     struct run r = { .o = o };
     int code = EXIT_USAGE;
+
+    /* A client of a served cluster never starts MPI. */
+    if (strcmp(o->cmd, "serve") == 0 && o->shutdown)
+        return client_shutdown(o);
+    if (client_wanted(o))
+        return client_run(o);
 
     if (start(&r, argv))
         code = strcmp(o->cmd, "info") == 0 ? show_info(&r) : run_flow(&r);
