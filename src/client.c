@@ -48,6 +48,17 @@ bool client_wanted(const struct options *o)
         return false;
     peek(o, &cfg);
     yes = cfg.address[0] || cfg.scheduler_file[0];
+    if (!yes && o->path) {
+        /* PD_FLOW(fn, .address = ...) names a cluster too. */
+        struct module *m;
+        const struct pd_flow_def *def;
+        char err[1024];
+        if (loader_open(o->path, &m, err, sizeof(err)) == 0) {
+            def = loader_find_flow(m, o->flow, err, sizeof(err));
+            yes = def && def->address && def->address[0];
+            loader_close(m);
+        }
+    }
     config_free(&cfg);
     return yes;
 }

@@ -112,8 +112,8 @@ int link_hash_file(const char *path, uint8_t hash[LINK_HASH], char *err,
                    size_t errlen);
 void link_hex(const uint8_t *p, size_t n, char *out); /* 2n + 1 chars */
 
-/* comm.h over a link (a client's scheduler); comm.c calls these when
- * c->link is set. */
+/* comm.h over a link (a client's scheduler; commlink.c); comm.c calls
+ * these when c->link is set. */
 void comm_init_link(struct comm *c, struct link *l);
 void link_comm_send(struct comm *c, int rank, int tag, struct buf *b);
 bool link_comm_recv(struct comm *c, int *rank, int *tag, uint8_t **data,

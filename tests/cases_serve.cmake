@@ -2,7 +2,8 @@
 # starts its own cluster on a free loopback port, with HOME in a
 # temporary directory (the per-user token), and ends every process it
 # started. SERIAL: the fairness case times flows.
-foreach(case basic token stale build garbage killed shutdown)
+foreach(case basic token stale build garbage killed shutdown encrypted
+             address)
   pd_script(serve.${case} SCRIPT serve.sh PASS "serve ${case} ok" TIMEOUT 240
     ARGS ${case} $<TARGET_FILE:pdask-mpi> ${CMAKE_CURRENT_BINARY_DIR}/flows
          ${PROJECT_BINARY_DIR}/examples)

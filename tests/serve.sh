@@ -11,6 +11,7 @@
 #   fair      a 10-run flow beside a 2000-run one: within 3x of its alone-time
 #   shutdown  serve --shutdown and SIGTERM with a client running
 #   address   examples/address.so against a served cluster, by --address
+#   encrypted a cluster listening beyond loopback seals its frames
 # Every process started here is ended by the trap.
 # usage: serve.sh CASE PDASK_MPI FLOWS_DIR EXAMPLES_DIR
 set -u
@@ -265,6 +266,18 @@ shutdown)
         fail "SIGTERM: a rank did not exit cleanly"
     [ ! -e "$sf" ] || fail "SIGTERM: the scheduler file is still there"
     has serve2.log "Shutting down the cluster at tcp://127.0.0.1:[0-9]+ \(signal\)"
+    ;;
+encrypted)
+    # Every interface: not loopback, so the link is sealed.
+    serve_start serve.log --listen tcp://0.0.0.0:0
+    has serve.log "Serving 2 workers at tcp://[^ ]+:[0-9]+ \(encrypted\)"
+    client ok.log --scheduler-file "$sf" "$flows/deps.so"
+    [ $rc = 0 ] || fail "sealed: exit $rc"
+    has ok.log "deps checks passed"
+    PDASK_TOKEN=wrong client wrong.log --scheduler-file "$sf" "$flows/deps.so"
+    [ $rc = 2 ] || fail "sealed, wrong token: exit $rc, want 2"
+    has wrong.log "refused: wrong token"
+    serve_stop
     ;;
 address)
     serve_start serve.log
