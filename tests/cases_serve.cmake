@@ -18,3 +18,28 @@ add_test(NAME slurm.serve
                  ${PROJECT_BINARY_DIR}/examples)
 set_tests_properties(slurm.serve PROPERTIES LABELS slurm TIMEOUT 400
                      RUN_SERIAL TRUE SKIP_RETURN_CODE 77)
+
+# --- bad command lines and addresses: one message, exit 2, no hang ---
+set(_ex ${PROJECT_BINARY_DIR}/examples)
+pd_expect(serve.shutdown_no_serve LABEL unit NOMPI RC 2
+  ARGS --shutdown ${_ex}/count_to.so
+  MATCH "error: --shutdown belongs to serve: pdask-mpi serve --shutdown")
+pd_expect(serve.flow_given LABEL unit NOMPI RC 2
+  ARGS serve ${_ex}/count_to.so
+  MATCH "error: serve takes no FLOW.so [(]'.*count_to.so'[)]: clients bring their own")
+pd_expect(serve.shutdown_which LABEL unit NOMPI RC 2 ARGS serve --shutdown
+  MATCH "error: serve --shutdown: which cluster[?] give --scheduler-file")
+pd_expect(serve.alone LABEL mpi NP 1 RC 2 ARGS serve
+  MATCH "error: pdask-mpi serve runs on the ranks of a job: mpirun -n N")
+pd_expect(serve.bad_listen LABEL mpi NP 2 RC 2 MAX_SECONDS 30
+  ARGS serve --listen http://x:1
+  MATCH "error: address 'http://x:1': write tcp://HOST:PORT")
+pd_expect(serve.no_file LABEL unit NOMPI RC 2
+  ARGS --scheduler-file /nonexistent/sched.json ${_ex}/count_to.so
+  MATCH "error: scheduler file /nonexistent/sched.json: No such file or directory; is pdask-mpi serve running")
+pd_expect(serve.unreachable LABEL unit NOMPI RC 2 MAX_SECONDS 20
+  ARGS --address tcp://127.0.0.1:1 ${_ex}/count_to.so
+  MATCH "error: cannot connect to the cluster at tcp://127.0.0.1:1: Connection refused; is pdask-mpi serve running there[?]")
+pd_expect(serve.bad_address LABEL unit NOMPI RC 2
+  ARGS --address 127.0.0.1:8786 ${_ex}/count_to.so
+  MATCH "error: address '127.0.0.1:8786': write tcp://HOST:PORT")
