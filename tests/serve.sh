@@ -12,6 +12,8 @@
 #   shutdown  serve --shutdown and SIGTERM with a client running
 #   address   examples/address.so against a served cluster, by --address
 #   encrypted a cluster listening beyond loopback seals its frames
+#   crash     under process isolation a client's crashing task is one
+#             Crashed run; the cluster serves on
 # Every process started here is ended by the trap.
 # usage: serve.sh CASE PDASK_MPI FLOWS_DIR EXAMPLES_DIR
 set -u
@@ -266,6 +268,15 @@ shutdown)
         fail "SIGTERM: a rank did not exit cleanly"
     [ ! -e "$sf" ] || fail "SIGTERM: the scheduler file is still there"
     has serve2.log "Shutting down the cluster at tcp://127.0.0.1:[0-9]+ \(signal\)"
+    ;;
+crash)
+    serve_start serve.log --set cluster_kwargs.isolation=process
+    client crash.log --scheduler-file "$sf" "$flows/crash.so"
+    [ $rc = 1 ] || fail "crashing task: exit $rc, want 1"
+    has crash.log "Finished in state Crashed"
+    client ok.log --scheduler-file "$sf" "$flows/deps.so"
+    [ $rc = 0 ] || fail "the cluster does not serve after a crash: exit $rc"
+    serve_stop
     ;;
 encrypted)
     # Every interface: not loopback, so the link is sealed.
