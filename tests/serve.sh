@@ -12,6 +12,8 @@
 #   shutdown  serve --shutdown and SIGTERM with a client running
 #   address   examples/address.so against a served cluster, by --address
 #   encrypted a cluster listening beyond loopback seals its frames
+#   names     two clients at once, each with a task named nap from its
+#             own file: each gets its own task's results
 #   crash     under process isolation a client's crashing task is one
 #             Crashed run; the cluster serves on
 # Every process started here is ended by the trap.
@@ -268,6 +270,20 @@ shutdown)
         fail "SIGTERM: a rank did not exit cleanly"
     [ ! -e "$sf" ] || fail "SIGTERM: the scheduler file is still there"
     has serve2.log "Shutting down the cluster at tcp://127.0.0.1:[0-9]+ \(signal\)"
+    ;;
+names)
+    serve_start serve.log
+    timeout 120 "$pd" --scheduler-file "$sf" "$flows/sleeper.so" n=200 \
+        ms=20 tag=one >one.log 2>&1 &
+    one=$!
+    pids+=("$one")
+    client two.log --scheduler-file "$sf" "$flows/samename.so" n=200
+    wait "$one"
+    [ $? = 0 ] || fail "sleeper beside samename: exit code"
+    [ $rc = 0 ] || fail "samename beside sleeper: exit $rc"
+    has one.log "one: sum 19900 of 19900"
+    has two.log "samename: sum 219900 of 219900"
+    serve_stop
     ;;
 crash)
     serve_start serve.log --set cluster_kwargs.isolation=process
