@@ -43,3 +43,15 @@ pd_expect(serve.unreachable LABEL unit NOMPI RC 2 MAX_SECONDS 20
 pd_expect(serve.bad_address LABEL unit NOMPI RC 2
   ARGS --address 127.0.0.1:8786 ${_ex}/count_to.so
   MATCH "error: address '127.0.0.1:8786': write tcp://HOST:PORT")
+
+# The tsan tier: a served cluster and two clients, all ThreadSanitizer
+# builds (tsan.cmake's options; any report fails).
+if(TARGET pdask-mpi-tsan)
+  add_test(NAME tsan.serve
+           COMMAND ${PDASK_TSAN_LAUNCHER} bash ${CMAKE_CURRENT_SOURCE_DIR}/serve.sh
+                   tsan $<TARGET_FILE:pdask-mpi-tsan>
+                   ${CMAKE_CURRENT_BINARY_DIR}/flows ${PROJECT_BINARY_DIR}/examples)
+  set_tests_properties(tsan.serve PROPERTIES LABELS tsan TIMEOUT 300
+                       PASS_REGULAR_EXPRESSION "serve tsan ok"
+                       ENVIRONMENT "${PDASK_TEST_ENV};${TSAN_ENV};MPIEXEC_PREFLAGS=${MPIEXEC_PREFLAGS}")
+endif()

@@ -14,6 +14,8 @@
 #   encrypted a cluster listening beyond loopback seals its frames
 #   names     two clients at once, each with a task named nap from its
 #             own file: each gets its own task's results
+#   tsan      (PDASK_MPI is pdask-mpi-tsan) a relay, its workers and two
+#             clients at once under ThreadSanitizer: no report anywhere
 #   crash     under process isolation a client's crashing task is one
 #             Crashed run; the cluster serves on
 # Every process started here is ended by the trap.
@@ -284,6 +286,20 @@ names)
     has one.log "one: sum 19900 of 19900"
     has two.log "samename: sum 219900 of 219900"
     serve_stop
+    ;;
+tsan)
+    serve_start serve.log
+    timeout 200 "$pd" --scheduler-file "$sf" "$flows/sleeper.so" n=300 \
+        ms=2 tag=one >one.log 2>&1 &
+    one=$!
+    pids+=("$one")
+    client two.log --scheduler-file "$sf" "$flows/deps.so"
+    wait "$one"
+    [ $? = 0 ] || fail "sleeper under tsan: exit code"
+    [ $rc = 0 ] || fail "deps under tsan: exit $rc"
+    has two.log "deps checks passed"
+    serve_stop
+    grep -l "WARNING: ThreadSanitizer" ./*.log && fail "ThreadSanitizer reports"
     ;;
 crash)
     serve_start serve.log --set cluster_kwargs.isolation=process
