@@ -48,15 +48,21 @@ bool client_wanted(const struct options *o)
         return false;
     peek(o, &cfg);
     yes = cfg.address[0] || cfg.scheduler_file[0];
-    if (!yes && o->path) {
-        /* PD_FLOW(fn, .address = ...) names a cluster too. */
-        struct module *m;
+    /* PD_FLOW(fn, .address = ...) names a cluster too; a client is not
+     * started by mpirun, so ranks of a job do not look. The module stays
+     * open (runtime.c's loader_open takes another reference): closing
+     * it might not unload it, and a reopened file whose constructors do
+     * not run again would register no tasks. */
+    if (!yes && o->path && !getenv("OMPI_COMM_WORLD_SIZE") &&
+        !getenv("PMI_SIZE") && !getenv("PMIX_RANK")) {
+        static struct module *m;
         const struct pd_flow_def *def;
         char err[1024];
-        if (loader_open(o->path, &m, err, sizeof(err)) == 0) {
+        if (!m && loader_open(o->path, &m, err, sizeof(err)) != 0)
+            m = NULL;
+        if (m) {
             def = loader_find_flow(m, o->flow, err, sizeof(err));
             yes = def && def->address && def->address[0];
-            loader_close(m);
         }
     }
     config_free(&cfg);
