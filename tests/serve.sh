@@ -16,12 +16,16 @@
 #             own file: each gets its own task's results
 #   tsan      (PDASK_MPI is pdask-mpi-tsan) a relay, its workers and two
 #             clients at once under ThreadSanitizer: no report anywhere
+#   intruder  an authenticated client (tests/serve_peer.py) that sends
+#             another flow run's entries, a bad rank, a bad tag, a cut
+#             entry: disconnected each time, the relay serves on
 #   crash     under process isolation a client's crashing task is one
 #             Crashed run; the cluster serves on
 # Every process started here is ended by the trap.
 # usage: serve.sh CASE PDASK_MPI FLOWS_DIR EXAMPLES_DIR
 set -u
 case=$1 pd=$2 flows=$3 ex=$4
+here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 export HOME=$tmp/home
 unset XDG_RUNTIME_DIR PDASK_TOKEN PDASK_CONFIG
@@ -300,6 +304,22 @@ tsan)
     has two.log "deps checks passed"
     serve_stop
     grep -l "WARNING: ThreadSanitizer" ./*.log && fail "ThreadSanitizer reports"
+    ;;
+intruder)
+    serve_start serve.log
+    addr=$(grep -Eo 'tcp://127.0.0.1:[0-9]+' "$sf")
+    token=$(cat "$HOME/.pdask/token")
+
+    for mode in other-run bad-rank bad-tag short; do
+        timeout 60 /usr/bin/python3 "$here/serve_peer.py" "$addr" \
+            "$token" "$flows/deps.so" $mode >>peer.log 2>&1 ||
+            fail "$mode: the relay did not close the connection"
+    done
+    n=$(grep -c "sent a frame the relay does not accept" serve.log)
+    [ "$n" = 4 ] || fail "$n of 4 intruders disconnected"
+    client ok.log --scheduler-file "$sf" "$flows/deps.so"
+    [ $rc = 0 ] || fail "the relay does not serve after intruders: exit $rc"
+    serve_stop
     ;;
 crash)
     serve_start serve.log --set cluster_kwargs.isolation=process
