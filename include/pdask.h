@@ -181,7 +181,12 @@ PD_API int pd_fail(pd_ctx *ctx, const char *fmt, ...)
 
 enum pd_level { PD_DEBUG, PD_INFO, PD_WARNING, PD_ERROR };
 
-/* Log a line under the task run's name (shout-3), on the worker's stderr. */
+/* Log a line under the task run's name (shout-3). On a worker it goes to
+ * rank 0's log as "shout-3 on rank 2", in order with what the run prints
+ * (each stdout/stderr line of a task is forwarded too: an OUTPUT line with
+ * the run's name for stdio and for process-isolated tasks, with the rank
+ * alone for bytes a thread task writes straight to fd 1 or 2). With
+ * [client_kwargs] task_output = local, on the worker's stderr instead. */
 PD_API void pd_log(pd_ctx *ctx, enum pd_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

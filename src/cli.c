@@ -57,6 +57,8 @@ const char cli_usage[] =
     "  --status FILE               a line per finished task run, as it goes\n"
     "                              (tab-separated; tail -f it)\n"
     "  --trace FILE                a Chrome trace (Perfetto, chrome://tracing)\n"
+    "  --report FILE               an HTML performance report, written at\n"
+    "                              the end (open it in any browser)\n"
     "  --no-progress               no progress bar (terminal) or progress\n"
     "                              lines (every 30 s in a batch log)\n"
     "  --address URL               a served cluster, tcp://HOST:PORT: the flow\n"
@@ -105,6 +107,7 @@ static const struct {
     { "--log-level", 0, "logging", "level" },
     { "--status", 0, "client_kwargs", "status_path" },
     { "--trace", 0, "client_kwargs", "trace_path" },
+    { "--report", 0, "client_kwargs", "performance_report_path" },
 };
 
 /* "+": stop at the first word that is not an option (FLOW.so);

@@ -301,8 +301,8 @@ int client_run(const struct options *o)
 
     memset(&params, 0, sizeof(params));
     e = runtime_resolve(o, &cfg, &params, &mod, &def, err, sizeof(err));
-    if (!e && report_open(&rep, cfg.status_path, cfg.trace_path, err,
-                          sizeof(err)) != 0)
+    if (!e && report_open(&rep, cfg.status_path, cfg.trace_path,
+                          cfg.report_path, err, sizeof(err)) != 0)
         e = err;
     if (e) {
         log_error("%s", e);
@@ -324,6 +324,7 @@ int client_run(const struct options *o)
     signal(SIGPIPE, SIG_IGN);
     comm_init_link(&c, &l);
     flow_init(f, run, mod, def, cfg.name, &params, &c);
+    report_context(&rep, f->name, &cfg, &params, threads, nranks);
     code = sched_run(&c, f, &so);
     while (code != EXIT_USAGE && (key = params_unused(&params, &from)))
         log_msg(PD_WARNING, f->name, "parameter '%s' was given but the "
@@ -332,7 +333,7 @@ int client_run(const struct options *o)
     free(f);
     comm_destroy(&c);
 out:
-    report_close(&rep);
+    report_close(&rep, code);
     link_close(&l);
     free(threads);
     free(tags);

@@ -89,7 +89,7 @@ bool link_comm_recv(struct comm *c, int *rank, int *tag, uint8_t **data,
             gone(c, why);
             return false;
         }
-        if (*tag < TAG_TASKS || *tag > TAG_BEAT) {
+        if (*tag < TAG_TASKS || *tag > TAG_LOG) {
             free(*data);
             continue;    /* not for the scheduler */
         }

@@ -202,6 +202,12 @@ int config_set(struct config *c, const char *section, const char *key,
                      "process", source, value);
             return PD_EINVAL;
         }
+        if (k == CFG_task_output && strcmp(value, "forward") &&
+            strcmp(value, "local")) {
+            snprintf(err, errlen, "%s: task_output \"%s\" is not forward "
+                     "or local", source, value);
+            return PD_EINVAL;
+        }
         if (k == CFG_log_level && strcmp(value, "debug") &&
             strcmp(value, "info") && strcmp(value, "warning") &&
             strcmp(value, "error")) {
@@ -534,4 +540,18 @@ void config_print(const struct config *c, FILE *out)
         snprintf(name, sizeof(name), "%s.%s", f->section, f->key);
         fprintf(out, "  %-34s = %-16s (%s)\n", name, val, c->source[k]);
     }
+}
+
+void config_get(const struct config *c, int k, char *name, size_t nlen,
+                char *val, size_t vlen)
+{
+    const struct field *f = &fields[k];
+
+    snprintf(name, nlen, "%s.%s", f->section, f->key);
+    if (f->type == STR)
+        snprintf(val, vlen, "%s", *(char *const *)cslot(c, k));
+    else if (f->type == INT)
+        snprintf(val, vlen, "%ld", *(const long *)cslot(c, k));
+    else
+        snprintf(val, vlen, "%g", *(const double *)cslot(c, k));
 }

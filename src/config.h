@@ -40,7 +40,9 @@
     X(client_kwargs, progress, progress_s, REAL, 30, 0, 1e6)                \
     X(client_kwargs, status_path, status_path, STR, "", 0, 0)               \
     X(client_kwargs, trace_path, trace_path, STR, "", 0, 0)                 \
+    X(client_kwargs, performance_report_path, report_path, STR, "", 0, 0)   \
     X(client_kwargs, name, name, STR, "", 0, 0)                             \
+    X(client_kwargs, task_output, task_output, STR, "forward", 0, 0)        \
     X(logging, level, log_level, STR, "info", 0, 0)
 
 enum config_key {
@@ -77,7 +79,11 @@ struct config {
                                  log (a bar on a terminal); 0: none */
     char *status_path;        /* a line per ended run, or "" */
     char *trace_path;         /* Chrome trace JSON at the end, or "" */
+    char *report_path;        /* HTML performance report at the end, or "" */
     char *name;               /* flow run name; "" = the flow's name */
+    char *task_output;        /* forward: workers' task output and pd_log
+                                 lines to rank 0's log; local: left on
+                                 each worker's stdout and stderr */
     char *log_level;
     char source[CFG_COUNT][128]; /* "default", "pdask.ini:3", ... */
     struct cfg_tags *tags;    /* [worker N] and [host NAME] sections */
@@ -113,6 +119,11 @@ bool config_is_set(const struct config *c, enum config_key k);
 
 /* "section.key = value   (source)" for every setting. */
 void config_print(const struct config *c, FILE *out);
+
+/* Setting k as text, unescaped: "section.key" into name, the value
+ * into val (cut to vlen). */
+void config_get(const struct config *c, int k, char *name, size_t nlen,
+                char *val, size_t vlen);
 
 /* Parse "GPU=1,process=1"; 0, or PD_EINVAL with a message. */
 int config_parse_resources(const char *s, char *err, size_t errlen);

@@ -330,6 +330,7 @@ PD_API void pd_annotate_push(pd_flow *f, const struct pd_annotations *a)
     if (a->resources)
         top->resources = a->resources;
     f->nanns++;
+    f->anngen++;
     check_annotation(f, a);
 }
 
@@ -343,6 +344,7 @@ PD_API void pd_annotate_pop(pd_flow *f)
         return;
     }
     f->nanns--;
+    f->anngen++;
 }
 
 int flow_parse_workers(const char *s, int **out, int *n, char *err,
@@ -512,8 +514,21 @@ PD_API pd_future *pd_submitv(pd_flow *f, pd_task_fn *fn, int nargs,
         t->flags |= RUN_BAD;
         t->message = pd__xstrdup(err);
     } else {
-        int p = run_profile(f, f->mod->tasks[def], &t->priority, err,
+        int p;
+        /* The same task under the same annotations as the last submit:
+         * the same profile, without parsing its strings again. */
+        if (f->last.gen == f->anngen && f->last.def == def && f->last.ok) {
+            p = f->last.profile;
+            t->priority = f->last.priority;
+        } else {
+            p = run_profile(f, f->mod->tasks[def], &t->priority, err,
                             sizeof(err));
+            f->last.gen = f->anngen;
+            f->last.def = def;
+            f->last.ok = p >= 0;
+            f->last.profile = p;
+            f->last.priority = t->priority;
+        }
         if (p < 0) {
             t->flags |= RUN_BAD;
             t->message = pd__xstrdup(err);

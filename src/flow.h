@@ -85,6 +85,13 @@ struct pd_flow {
     struct pd_annotations *anns; /* flow thread only: the annotation in
                                    force at each nesting level, merged */
     int nanns, anncap;
+    uint64_t anngen;            /* flow thread only: bumped by push, pop */
+    struct {                    /* flow thread only: the last submit's */
+        uint64_t gen;
+        int def, profile;
+        int32_t priority;
+        bool ok;
+    } last;
     struct profile **profiles;  /* PROFILE_MAX slots; [0] unused */
     _Atomic int nprofiles;
     struct store names;         /* flow thread only: run id -> the name

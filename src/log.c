@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 static enum pd_level min_level = PD_INFO;
+/* Where lines go: stderr, or a worker's saved stderr while its fds 1 and
+ * 2 are the pipe of forwarded task output (fwd.h). */
+static int log_fd = STDERR_FILENO;
 
 static const char *const level_names[] = { "DEBUG", "INFO", "WARNING",
                                            "ERROR" };
@@ -57,7 +60,7 @@ bool log_first_rank(void)
 static void emit(const char *buf, size_t n)
 {
     while (n > 0) {
-        ssize_t w = write(STDERR_FILENO, buf, n);
+        ssize_t w = write(log_fd, buf, n);
         if (w <= 0)
             return;
         buf += w;
@@ -116,7 +119,8 @@ void log_bar(const char *text)
 /* Format into a raw buffer, escape, and write as one line. */
 static void emit_line(const char *prefix, const char *fmt, va_list ap)
 {
-    char raw[2048], out[4 * sizeof(raw) + 2];
+    /* A forwarded line (fwd.h) is up to 4 KiB after its prefix. */
+    char raw[4608], out[4 * sizeof(raw) + 2];
     int n = snprintf(raw, sizeof(raw), "%s", prefix);
 
     if (n < 0)
@@ -139,20 +143,43 @@ static void emit_line(const char *prefix, const char *fmt, va_list ap)
     pthread_mutex_unlock(&bar_mu);
 }
 
+void log_set_fd(int fd)
+{
+    log_fd = fd;
+}
+
+/* "22:30:01.123 | LEVEL   | name | " into prefix. */
+static void line_prefix(char *prefix, size_t n, const char *level,
+                        const char *name)
+{
+    struct timeval tv;
+    struct tm tm;
+
+    gettimeofday(&tv, NULL);
+    localtime_r(&tv.tv_sec, &tm);
+    snprintf(prefix, n, "%02d:%02d:%02d.%03d | %-7s | %s | ", tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000), level, name);
+}
+
+void log_output(const char *name, const char *fmt, ...)
+{
+    char prefix[512];
+    va_list ap;
+
+    line_prefix(prefix, sizeof(prefix), "OUTPUT", name);
+    va_start(ap, fmt);
+    emit_line(prefix, fmt, ap);
+    va_end(ap);
+}
+
 void log_vmsg(enum pd_level level, const char *name, const char *fmt,
               va_list ap)
 {
     char prefix[512];
-    struct timeval tv;
-    struct tm tm;
 
     if (!log_enabled(level))
         return;
-    gettimeofday(&tv, NULL);
-    localtime_r(&tv.tv_sec, &tm);
-    snprintf(prefix, sizeof(prefix), "%02d:%02d:%02d.%03d | %-7s | %s | ",
-             tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000),
-             level_names[level], name);
+    line_prefix(prefix, sizeof(prefix), level_names[level], name);
     emit_line(prefix, fmt, ap);
 }
 

@@ -21,6 +21,17 @@ void log_msg(enum pd_level level, const char *name, const char *fmt, ...)
 void log_vmsg(enum pd_level level, const char *name, const char *fmt,
               va_list ap);
 
+/* A line of a task's output (stdout or stderr) forwarded from a worker:
+ * "22:30:01.123 | OUTPUT  | shout-3 on rank 2 | text". Written whatever
+ * the log level: it is the task's output, not a log line. */
+void log_output(const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Write lines to fd instead of stderr (a worker whose fd 2 carries task
+ * output to rank 0 keeps its own lines on the saved stderr). Call before
+ * other threads log. */
+void log_set_fd(int fd);
+
 /* Copy the n bytes of src into dst (cap >= 1 bytes, NUL-terminated) with
  * each control character escaped as \n, \r, \t or \xNN, so a value with
  * a newline (a run name, a parameter, a pd_fail message) stays on its

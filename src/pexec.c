@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fwd.h"
 #include "loader.h"
 #include "log.h"
 #include "util.h"
@@ -49,6 +50,12 @@ struct pexec {
     int rep_fd;         /* replies come from here */
     struct buf frame;   /* the request being sent */
     struct buf reply;   /* the reply being read */
+    bool forward;       /* the helper's stdout and stderr come through
+                           out_fd and go on as frames (fwd.h) */
+    int out_fd;         /* their pipe, nonblocking, or -1 */
+    bool out_eof;       /* out_fd has ended */
+    const char *run;    /* the run whose attempt is in the helper */
+    struct fwd_lines lines;
 };
 
 /* ------------------------------------------------------------- pipe I/O */
@@ -85,23 +92,60 @@ static int write_all(int fd, const void *p, size_t n)
     return rc;
 }
 
+/* Forward what the helper wrote to its stdout and stderr, line by line,
+ * as frames of its run (fwd.h). */
+static void output_pump(struct pexec *px)
+{
+    char chunk[16384];
+
+    while (px->out_fd >= 0 && !px->out_eof) {
+        ssize_t k = read(px->out_fd, chunk, sizeof(chunk));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k == 0 || (k < 0 && errno != EAGAIN))
+            px->out_eof = true;
+        if (k <= 0)
+            return;
+        fwd_lines_feed(&px->lines, chunk, (size_t)k,
+                       px->run ? px->run : "", fwd_reframe, NULL);
+    }
+}
+
+/* The attempt is over: forward the rest, a last line without its
+ * newline too. */
+static void output_drain(struct pexec *px)
+{
+    if (px->out_fd < 0)
+        return;
+    output_pump(px);
+    fwd_lines_end(&px->lines, fwd_reframe, NULL);
+}
+
 /* Read n bytes from fd into p before deadline (pd__now() seconds; 0 for
- * none): 0, -ETIMEDOUT, -EPIPE at end of file, or -errno. */
-static int read_full(int fd, void *p, size_t n, double deadline)
+ * none): 0, -ETIMEDOUT, -EPIPE at end of file, or -errno. While it waits,
+ * the output of px's helper is forwarded (px may be NULL). */
+static int read_full(int fd, void *p, size_t n, double deadline,
+                     struct pexec *px)
 {
     char *c = p;
+    bool out = px && px->out_fd >= 0;
 
     while (n > 0) {
-        if (deadline > 0) {
-            struct pollfd pfd = { .fd = fd, .events = POLLIN };
-            double left = deadline - pd__now();
+        if (deadline > 0 || out) {
+            struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN },
+                                     { .fd = -1, .events = POLLIN } };
+            double left = deadline > 0 ? deadline - pd__now() : 3600;
             if (left <= 0)
                 return -ETIMEDOUT;
+            if (out && !px->out_eof)
+                pfd[1].fd = px->out_fd;
             int ms = left > 3600 ? 3600 * 1000 : (int)(left * 1000) + 1;
-            int r = poll(&pfd, 1, ms);
+            int r = poll(pfd, 2, ms);
             if (r < 0 && errno != EINTR)
                 return -errno;
-            if (r <= 0)
+            if (r > 0 && pfd[1].revents)
+                output_pump(px);
+            if (r <= 0 || !pfd[0].revents)
                 continue;
         }
         ssize_t k = read(fd, c, n);
@@ -137,10 +181,11 @@ static int frame_end(struct buf *b)
 
 /* Read one frame's payload from fd into b (replacing its contents) before
  * deadline: as read_full, or -EMSGSIZE for a length past the limit. */
-static int frame_read(int fd, struct buf *b, double deadline)
+static int frame_read(int fd, struct buf *b, double deadline,
+                      struct pexec *px)
 {
     uint32_t n;
-    int rc = read_full(fd, &n, 4, deadline);
+    int rc = read_full(fd, &n, 4, deadline, px);
 
     if (rc)
         return rc;
@@ -148,7 +193,7 @@ static int frame_read(int fd, struct buf *b, double deadline)
         return -EMSGSIZE;
     b->len = 0;
     buf_reserve(b, n);
-    rc = read_full(fd, b->data, n, deadline);
+    rc = read_full(fd, b->data, n, deadline, px);
     b->len = rc ? 0 : n;
     return rc;
 }
@@ -296,7 +341,8 @@ int pexec_helper_main(int argc, char **argv)
     size_t cap = 0;
     int rc;
 
-    if (argc != 5 || strcmp(argv[1], PEXEC_SUBCOMMAND) != 0) {
+    if ((argc != 5 && (argc != 6 || strcmp(argv[5], "forward") != 0)) ||
+        strcmp(argv[1], PEXEC_SUBCOMMAND) != 0) {
         log_error("'%s' is how pdask-mpi starts its helper processes; it "
                   "is not for use by hand", PEXEC_SUBCOMMAND);
         return 2;
@@ -316,11 +362,16 @@ int pexec_helper_main(int argc, char **argv)
     long level = strtol(argv[4], NULL, 10);
     if (level >= PD_DEBUG && level <= PD_ERROR)
         log_set_level((enum pd_level)level);
+    /* pd_log lines go to the caller as frames, with the output, and
+     * stdout line by line, in order with them. */
+    fwd_set_framing(argc == 6);
+    if (argc == 6)
+        setvbuf(stdout, NULL, _IOLBF, 0);
     if (helper_hello(&b, argv[2], &mod) != 0) {
         rc = 2;
         goto out_free;
     }
-    while ((rc = frame_read(HELPER_REQ_FD, &in, 0)) == 0) {
+    while ((rc = frame_read(HELPER_REQ_FD, &in, 0, NULL)) == 0) {
         helper_run(mod, &in, &out, &args, &cap);
         helper_reply(&b, &out);
         /* Task output first, then the reply that ends the attempt. */
@@ -379,7 +430,7 @@ static int fd_above(int *fd)
  * of its own (so a timeout also stops what the task started; the helper
  * still dies with its parent). Error number or 0. */
 static int spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *sa,
-                       int req_rd, int rep_wr)
+                       int req_rd, int rep_wr, int out_wr)
 {
     sigset_t none, all;
     int rc;
@@ -390,6 +441,9 @@ static int spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *sa,
     sigdelset(&all, SIGSTOP);
     if ((rc = posix_spawn_file_actions_adddup2(fa, req_rd, HELPER_REQ_FD)) ||
         (rc = posix_spawn_file_actions_adddup2(fa, rep_wr, HELPER_REP_FD)) ||
+        (out_wr >= 0 &&
+         ((rc = posix_spawn_file_actions_adddup2(fa, out_wr, 1)) ||
+          (rc = posix_spawn_file_actions_adddup2(fa, out_wr, 2)))) ||
         (rc = posix_spawn_file_actions_addclosefrom_np(fa, 5)) ||
         (rc = posix_spawnattr_setsigmask(sa, &none)) ||
         (rc = posix_spawnattr_setsigdefault(sa, &all)) ||
@@ -400,15 +454,39 @@ static int spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *sa,
                                             POSIX_SPAWN_SETPGROUP);
 }
 
+/* A pipe for the helper's stdout and stderr when px forwards them: its
+ * write end (>= 10) in *wr, the read end nonblocking in px->out_fd. 0, or
+ * an error number. */
+static int output_pipe(struct pexec *px, int *wr)
+{
+    int out[2], rc;
+
+    *wr = -1;
+    if (!px->forward)
+        return 0;
+    if (pipe2(out, O_CLOEXEC) != 0)
+        return errno;
+    if ((rc = -fd_above(&out[1])) ||
+        (fcntl(out[0], F_SETFL, O_NONBLOCK) != 0 && (rc = errno))) {
+        close(out[0]);
+        close(out[1]);
+        return rc;
+    }
+    px->out_fd = out[0];
+    px->out_eof = false;
+    *wr = out[1];
+    return 0;
+}
+
 /* Spawn the helper with fresh pipes: 0, or an error number. */
 static int helper_spawn(struct pexec *px)
 {
-    int req[2], rep[2], rc;
+    int req[2], rep[2], out_wr = -1, rc;
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t sa;
     char ppid[24], level[4];
     char *argv[] = { px->exe, PEXEC_SUBCOMMAND, px->flow, ppid, level,
-                     NULL };
+                     px->forward ? "forward" : NULL, NULL };
 
     if (pipe2(req, O_CLOEXEC) != 0)
         return errno;
@@ -416,7 +494,8 @@ static int helper_spawn(struct pexec *px)
         rc = errno;
         goto out_close_req;
     }
-    if ((rc = -fd_above(&req[0])) || (rc = -fd_above(&rep[1])))
+    if ((rc = -fd_above(&req[0])) || (rc = -fd_above(&rep[1])) ||
+        (rc = output_pipe(px, &out_wr)))
         goto out_close_rep;
     if ((rc = posix_spawn_file_actions_init(&fa)))
         goto out_close_rep;
@@ -424,7 +503,7 @@ static int helper_spawn(struct pexec *px)
         goto out_destroy_fa;
     snprintf(ppid, sizeof(ppid), "%ld", (long)getpid());
     snprintf(level, sizeof(level), "%d", (int)log_level());
-    rc = spawn_setup(&fa, &sa, req[0], rep[1]);
+    rc = spawn_setup(&fa, &sa, req[0], rep[1], out_wr);
     if (!rc)
         rc = posix_spawn(&px->pid, px->exe, &fa, &sa, argv, environ);
     if (rc)
@@ -433,6 +512,12 @@ static int helper_spawn(struct pexec *px)
 out_destroy_fa:
     posix_spawn_file_actions_destroy(&fa);
 out_close_rep:
+    if (out_wr >= 0)
+        close(out_wr);  /* the child's, as rep[1] */
+    if (rc && px->out_fd >= 0) {
+        close(px->out_fd);
+        px->out_fd = -1;
+    }
     close(rep[1]);      /* the child's end: it has its own copy */
     if (rc)
         close(rep[0]);
@@ -461,6 +546,11 @@ static int helper_reap(struct pexec *px, double wait_s)
     close(px->req_fd);
     close(px->rep_fd);
     px->req_fd = px->rep_fd = -1;
+    if (px->out_fd >= 0) {
+        output_drain(px);
+        close(px->out_fd);
+        px->out_fd = -1;
+    }
     /* Wait without reaping, so the group id stays ours until the kill. */
     for (;;) {
         info.si_pid = 0;
@@ -519,7 +609,7 @@ int pexec_start(struct executor *ex, char *err, size_t errlen)
                  px->exe, strerror(rc));
         return PD_ECRASHED;
     }
-    rc = frame_read(px->rep_fd, &px->reply, 0);
+    rc = frame_read(px->rep_fd, &px->reply, 0, px);
     r = rd_init(px->reply.data, px->reply.len);
     if (rc == 0 && rd_u8(&r) == 1 && !r.bad)
         return 0;
@@ -625,6 +715,7 @@ static int pexec_attempt(struct executor *ex, const struct exec_req *req,
     out->runtime_s = 0;
     if (request_build(px, req, out) != 0)
         return PD_EFAILED;
+    px->run = req->run.name;
     if (pexec_start(ex, err, sizeof(err)) != 0) {
         taskrun_set(out, PD_CRASHED, "%s", err);
         return PD_ECRASHED;
@@ -642,9 +733,11 @@ static int pexec_attempt(struct executor *ex, const struct exec_req *req,
     if (limit > 0)
         deadline = t0 + limit;
     if (rc == 0)
-        rc = frame_read(px->rep_fd, &px->reply, deadline);
+        rc = frame_read(px->rep_fd, &px->reply, deadline, px);
     if (rc == 0)
         rc = reply_parse(px, out);
+    /* The helper flushed its output before it replied: all here now. */
+    output_drain(px);
     frame_trim(&px->frame);
     frame_trim(&px->reply);
     if (rc == 0)
@@ -673,6 +766,7 @@ static void pexec_destroy(struct executor *ex)
         helper_reap(px, px->grace_s);  /* EOF on requests: it exits 0 */
     buf_free(&px->frame);
     buf_free(&px->reply);
+    fwd_lines_free(&px->lines);
     free(px->exe);
     free(px->flow);
     free(px);
@@ -687,6 +781,7 @@ struct executor *pexec_new(const struct pexec_opts *o)
     px->exe = pd__xstrdup(o->exe ? o->exe : "/proc/self/exe");
     px->flow = pd__xstrdup(o->flow);
     px->grace_s = o->grace_s > 0 ? o->grace_s : 2;
-    px->req_fd = px->rep_fd = -1;
+    px->req_fd = px->rep_fd = px->out_fd = -1;
+    px->forward = o->forward;
     return &px->ex;
 }

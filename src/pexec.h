@@ -7,7 +7,8 @@
  * It loads the flow with loader_open and then answers requests on fd 3
  * with replies on fd 4: frames of a u32 length then that many bytes. Its
  * stdout and stderr are the caller's, so task output and pd_log lines
- * appear as usual, at the caller's log level.
+ * appear as usual, at the caller's log level; or, with forward (argv[5]
+ * "forward"), a pipe the caller reads while it waits for a reply.
  *
  * A helper that dies during an attempt gives PD_CRASHED ("crashed: killed
  * by signal 11 (SIGSEGV)", "crashed: exit(3) in the task"); one that runs
@@ -24,6 +25,7 @@
 #ifndef PD_PEXEC_H
 #define PD_PEXEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -41,6 +43,10 @@ struct pexec_opts {
     const char *flow;   /* the flow .so the helper loads (copied) */
     double grace_s;     /* destroy waits this long for the helper to exit
                            before SIGKILL; <= 0: 2 s */
+    bool forward;       /* the helper's stdout and stderr go through a
+                           pipe the caller reads during each attempt, on
+                           to the caller's fd 2 as frames of the run
+                           (fwd.h); its pd_log lines are frames too */
 };
 
 /* A process executor. The helper starts at the first attempt (or at
@@ -57,7 +63,8 @@ int pexec_start(struct executor *ex, char *err, size_t errlen);
 pid_t pexec_pid(const struct executor *ex);
 
 /* The helper program: argv is { EXE, "exec-helper", FLOW.so, PARENT_PID,
- * LOG_LEVEL } (the caller's enum pd_level, for pd_log in tasks).
+ * LOG_LEVEL [, "forward"] } (the caller's enum pd_level, for pd_log in
+ * tasks; "forward": pd_log writes frames, fwd.h).
  * Returns the exit code: 0 once the request pipe is closed, 2 on bad
  * usage or a broken pipe. */
 int pexec_helper_main(int argc, char **argv);

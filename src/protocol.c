@@ -373,3 +373,20 @@ int proto_get_data(struct rd *r, struct proto_data *d)
     }
     return r->bad ? PD_EINVAL : 0;
 }
+
+void proto_put_log(struct buf *b, const struct proto_log *l)
+{
+    buf_u8(b, l->kind);
+    buf_str(b, l->run);
+    buf_str(b, l->text);
+}
+
+int proto_get_log(struct rd *r, struct proto_log *l)
+{
+    l->kind = rd_u8(r);
+    l->run = rd_str(r);
+    l->text = rd_str(r);
+    if (l->kind > LOG_OUTPUT)
+        r->bad = true;
+    return r->bad ? PD_EINVAL : 0;
+}

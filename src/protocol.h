@@ -20,6 +20,7 @@ enum proto_tag {
     TAG_FREE,        /* scheduler -> worker: nobody needs these results */
     TAG_STOP,        /* scheduler -> worker: exit */
     TAG_BEAT,        /* worker -> scheduler: alive (sent when quiet) */
+    TAG_LOG,         /* worker -> scheduler: pd_log lines and task output */
 };
 
 /* A served cluster (relay.c): rank 0 relays for clients over TCP. */
@@ -197,5 +198,19 @@ int proto_get_free(struct rd *r, uint32_t *run, uint64_t *id);
 
 void proto_put_data(struct buf *b, const struct proto_data *d);
 int proto_get_data(struct rd *r, struct proto_data *d);
+
+/* TAG_LOG entry: one line a task wrote on a worker, in the order written.
+ * kind is the pd_log level (PD_DEBUG..PD_ERROR) or LOG_OUTPUT (a line of
+ * the task's stdout or stderr); run is the task run's name, or "" when
+ * the line cannot be told apart from another run's (fwd.h). */
+enum { LOG_OUTPUT = PD_ERROR + 1 };
+struct proto_log {
+    uint8_t kind;
+    const char *run;
+    const char *text;
+};
+
+void proto_put_log(struct buf *b, const struct proto_log *l);
+int proto_get_log(struct rd *r, struct proto_log *l);
 
 #endif

@@ -325,6 +325,20 @@ static void on_loaded(struct relay *r, int rank, struct rd *rd)
             cl->id, cl->peer, cl->path, cl->run);
 }
 
+/* Send each client the entries split off for it. */
+static void flush_split(struct relay *r, int rank, int tag)
+{
+    for (int i = 0; i < r->ncl; i++) {
+        struct client *cl = &r->cl[i];
+        if (!cl->batn)
+            continue;
+        proto_set_count(&cl->bat, cl->batn);
+        link_put(&cl->l, tag, rank, cl->bat.data, cl->bat.len);
+        cl->bat.len = 0;
+        cl->batn = 0;
+    }
+}
+
 /* A worker's TAG_DONE or TAG_DATA: each entry to the client whose flow
  * run it is; entries of runs whose client left are dropped. */
 static void route(struct relay *r, int rank, int tag, uint8_t *data,
@@ -354,15 +368,48 @@ static void route(struct relay *r, int rank, int tag, uint8_t *data,
             proto_begin(&cl->bat);
         buf_put(&cl->bat, at, (size_t)(rd.p - at));
     }
-    for (int i = 0; i < r->ncl; i++) {
-        struct client *cl = &r->cl[i];
-        if (!cl->batn)
+    flush_split(r, rank, tag);
+}
+
+/* A worker's TAG_LOG: a task run's lines go to its client without the
+ * flow run id in front of its name ("3/shout-4", worker.c); lines of no
+ * known client (the rank's own, a gone client's) go to this log. */
+static void route_log(struct relay *r, int rank, const uint8_t *data,
+                      size_t len)
+{
+    struct rd rd = rd_init(data, len);
+    uint32_t n = proto_get_count(&rd);
+    struct proto_log l;
+    char who[192];
+
+    for (uint32_t i = 0; i < n; i++) {
+        char *end;
+        if (proto_get_log(&rd, &l) != 0) {
+            log_msg(PD_ERROR, "pdask-mpi", "malformed log lines from rank "
+                    "%d ignored", rank);
+            break;
+        }
+        unsigned long run = strtoul(l.run, &end, 10);
+        struct client *cl = end != l.run && *end == '/'
+                                ? by_run(r, (uint32_t)run) : NULL;
+        if (cl && cl->state == C_RUNNING) {
+            struct proto_log mine = l;
+            mine.run = end + 1;
+            if (cl->batn++ == 0)
+                proto_begin(&cl->bat);
+            proto_put_log(&cl->bat, &mine);
             continue;
-        proto_set_count(&cl->bat, cl->batn);
-        link_put(&cl->l, tag, rank, cl->bat.data, cl->bat.len);
-        cl->bat.len = 0;
-        cl->batn = 0;
+        }
+        if (*l.run)
+            snprintf(who, sizeof(who), "%s on rank %d", l.run, rank);
+        else
+            snprintf(who, sizeof(who), "rank %d", rank);
+        if (l.kind == LOG_OUTPUT)
+            log_output(who, "%s", l.text);
+        else
+            log_msg((enum pd_level)l.kind, who, "%s", l.text);
     }
+    flush_split(r, rank, TAG_LOG);
 }
 
 static int from_workers(struct relay *r)
@@ -379,6 +426,8 @@ static int from_workers(struct relay *r)
             r->seen[from.rank] = pd__now();
         if (tag == TAG_DONE || tag == TAG_DATA)
             route(r, from.rank, tag, data, len);
+        else if (tag == TAG_LOG)
+            route_log(r, from.rank, data, len);
         else if (tag == TAG_LOADED)
             on_loaded(r, from.rank, &rd);
         else if (tag != TAG_BEAT)

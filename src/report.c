@@ -12,6 +12,7 @@
 
 #include "pdask.h"
 #include "protocol.h"
+#include "report_html.h"
 #include "util.h"
 
 uint64_t report_now_us(void)
@@ -22,7 +23,8 @@ uint64_t report_now_us(void)
 }
 
 int report_open(struct report *r, const char *status_path,
-                const char *trace_path, char *err, size_t errlen)
+                const char *trace_path, const char *html_path, char *err,
+                size_t errlen)
 {
     static const char head[] =
         "run\tstate\trank\tthread\tstart\tend\tattempts\tmessage\n";
@@ -38,7 +40,7 @@ int report_open(struct report *r, const char *status_path,
             snprintf(err, errlen, "status file %s: %s; give a path in a "
                      "directory you can write", status_path,
                      strerror(errno));
-            report_close(r);
+            report_close(r, -1);
             return PD_EINVAL;
         }
     }
@@ -48,13 +50,26 @@ int report_open(struct report *r, const char *status_path,
             snprintf(err, errlen, "trace file %s: %s; give a path in a "
                      "directory you can write", trace_path,
                      strerror(errno));
-            report_close(r);
+            report_close(r, -1);
             return PD_EINVAL;
         }
         r->trace_path = pd__xstrdup(trace_path);
         fputs("{\"displayTimeUnit\": \"ms\", \"traceEvents\": [\n", r->trace);
     }
+    if (html_path && *html_path &&
+        !(r->html = report_html_open(html_path, err, errlen))) {
+        report_close(r, -1);
+        return PD_EINVAL;
+    }
     return 0;
+}
+
+void report_context(struct report *r, const char *flow,
+                    const struct config *c, const struct pd_params *p,
+                    const int *threads, int nranks)
+{
+    if (r->html)
+        report_html_context(r->html, flow, c, p, threads, nranks);
 }
 
 /* Append s to b with what would break a TSV field or a JSON string
@@ -103,6 +118,9 @@ void report_run(struct report *r, const char *name, const char *state,
 {
     struct buf b = { 0 };
 
+    if (r->html)
+        report_html_run(r->html, name, state, rank, thread, start_us, end_us,
+                        attempts, message, report_now_us());
     if (r->status_fd >= 0) {
         put_escaped(&b, name, 0);
         put_fmt(&b, "\t%s\t", state);
@@ -142,8 +160,10 @@ void report_run(struct report *r, const char *name, const char *state,
     buf_free(&b);
 }
 
-void report_close(struct report *r)
+void report_close(struct report *r, int code)
 {
+    if (r->html)
+        report_html_finish(r->html, code);
     if (r->status_fd >= 0)
         close(r->status_fd);
     if (r->trace) {

@@ -373,8 +373,8 @@ static bool start(struct run *r, char **argv)
     /* Before the others agree to start: a path that cannot be written
      * stops every rank with exit 2. */
     if (!e && !info && r->w.rank == 0 &&
-        report_open(&r->rep, r->cfg.status_path, r->cfg.trace_path, err,
-                    sizeof(err)) != 0)
+        report_open(&r->rep, r->cfg.status_path, r->cfg.trace_path,
+                    r->cfg.report_path, err, sizeof(err)) != 0)
         e = err;
     watchdog_start(&wd, &r->cfg, r->w.rank, o->path);
     if (!e && provided < MPI_THREAD_FUNNELED)
@@ -466,7 +466,8 @@ static int serve(struct run *r, struct comm *c)
     struct worker_opts wo = { r->mine, NULL, NULL, 0, r->w.size,
                               r->have_topo ? &r->tp : NULL, r->first_core,
                               r->cfg.heartbeat_s / 4, r->cfg.isolation,
-                              r->found.gpu_first, r->found.gpus };
+                              r->found.gpu_first, r->found.gpus,
+                              !strcmp(r->cfg.task_output, "forward") };
     /* mpirun passes SIGTERM to every rank: rank 0 stops the workers
      * (TAG_STOP), so each exits 0 after its runs. */
     signal(SIGTERM, SIG_IGN);
@@ -502,6 +503,8 @@ static int run_flow(struct run *r)
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
         flow_init(f, 1, r->mod, r->def, r->cfg.name, &r->params, &c);
+        report_context(&r->rep, f->name, &r->cfg, &r->params, r->threads,
+                       r->w.size);
         code = sched_run(&c, f, &so);
         while (code != EXIT_USAGE &&
                (key = params_unused(&r->params, &from)))
@@ -509,7 +512,7 @@ static int run_flow(struct run *r)
                     "flow never read it: check its spelling", key);
         flow_destroy(f);
         free(f);
-        report_close(&r->rep);
+        report_close(&r->rep, code);
         if (so.lost) {
             /* The lost rank may never exit: end the whole job. */
             fflush(NULL);
@@ -520,7 +523,8 @@ static int run_flow(struct run *r)
                                   r->w.size, r->have_topo ? &r->tp : NULL,
                                   r->first_core, r->cfg.heartbeat_s / 4,
                                   r->cfg.isolation, r->found.gpu_first,
-                                  r->found.gpus };
+                                  r->found.gpus,
+                                  !strcmp(r->cfg.task_output, "forward") };
         /* Task output reaches mpirun through a pipe: keep it in order
          * with the logs instead of in a 4 KiB block at exit. */
         setvbuf(stdout, NULL, _IOLBF, 0);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fwd.h"
 #include "loader.h"
 #include "log.h"
 #include "protocol.h"
@@ -623,6 +624,8 @@ static int poll_messages(struct sched *s)
             on_done(s, w, &r);
         else if (tag == TAG_DATA)
             on_data(s, w, &r);
+        else if (tag == TAG_LOG)
+            fwd_print(&r, s->wt.w[w].rank);
         else
             log_msg(PD_ERROR, "pdask-mpi", "unexpected message tag %d from "
                     "rank %d ignored", tag, from.rank);
@@ -713,7 +716,7 @@ static void stop_interrupted(struct sched *s)
             atomic_load(&g->nruns) - g->ncompleted, pd__now() - s->t0,
             128 + sig);
     if (s->rep)
-        report_close(s->rep);
+        report_close(s->rep, 128 + sig);
     fflush(NULL);
     _exit(128 + sig);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "exec.h"
+#include "fwd.h"
 #include "log.h"
 #include "resources.h"
 #include "util.h"
@@ -89,7 +90,11 @@ PD_API void pd_log(pd_ctx *ctx, enum pd_level level, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    log_vmsg(level, ctx->req->name, fmt, ap);
+    /* On a worker that forwards output, the line goes to rank 0. */
+    if (fwd_framing())
+        fwd_vlog(level, ctx->req->name, fmt, ap);
+    else
+        log_vmsg(level, ctx->req->name, fmt, ap);
     va_end(ap);
 }
 
@@ -100,7 +105,9 @@ PD_API int pd_task_rank(const pd_ctx *ctx)
 
 PD_API const char *pd_task_run_name(const pd_ctx *ctx)
 {
-    return ctx->req->name;
+    /* Without a served cluster's flow run id ("3/shout-4", worker.c). */
+    const char *slash = strchr(ctx->req->name, '/');
+    return slash ? slash + 1 : ctx->req->name;
 }
 
 PD_API int pd_task_attempt(const pd_ctx *ctx)

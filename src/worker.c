@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "flow.h"
+#include "fwd.h"
 #include "tcplink.h"
 #include "loader.h"
 #include "log.h"
@@ -167,6 +168,7 @@ struct worker {
     struct overrun *overruns; /* by executor, under bind_mu */
     double overrun_check;   /* when the comm thread last looked */
     pthread_mutex_t bind_mu;
+    struct fwd fwd;         /* task output to rank 0, when on */
 };
 
 /* ---------------------------------------------------------------- queues */
@@ -272,6 +274,11 @@ static struct wtask *queue_take_all(struct queue *q)
 /* The task run each executor thread is in, for the crash report. */
 static __thread const char *running_name;
 static int crash_rank;
+/* Where crash reports go: stderr, or the saved one while fd 2 is the
+ * pipe of forwarded output (fwd.h), which nobody reads once we die. */
+static int crash_fd = STDERR_FILENO;
+/* That pipe's read end (or -1): what tasks wrote last goes out first. */
+static int crash_pipe = -1;
 
 /* A task run that crashes takes its worker down (unless it runs in its own
  * process); say which run it was before the default action ends the rank.
@@ -299,10 +306,12 @@ static void on_crash(int sig)
         r /= 10;
     } while (r && k > 0);
     parts[1] = num + k;
+    if (crash_pipe >= 0)
+        fwd_dump(crash_pipe, crash_fd);
     for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
         for (const char *p = parts[i]; *p && n < sizeof(msg); p++)
             msg[n++] = *p;
-    if (write(STDERR_FILENO, msg, n) < 0) {
+    if (write(crash_fd, msg, n) < 0) {
         /* nothing more can be done */
     }
     signal(sig, SIG_DFL);
@@ -317,11 +326,15 @@ static void on_task_exit(int status, void *arg)
     (void)arg;
     if (!running_name)
         return;
-    fprintf(stderr, "pdask-mpi: error: rank %d: task run %s called "
+    if (crash_pipe >= 0) {
+        fflush(stdout);
+        fflush(stderr);
+        fwd_dump(crash_pipe, crash_fd);
+    }
+    dprintf(crash_fd, "pdask-mpi: error: rank %d: task run %s called "
             "exit(%d), which ends its worker and the job; return an error "
             "from the task instead, or give it .isolation = \"process\"\n",
             crash_rank, running_name, status);
-    fflush(stderr);
 }
 
 static void catch_crashes(int rank)
@@ -401,7 +414,7 @@ static struct executor *executor_for(struct worker *wk,
         proc_exec = NULL;
     }
     if (!proc_exec) {
-        struct pexec_opts po = { NULL, mod->path, 0 };
+        struct pexec_opts po = { NULL, mod->path, 0, wk->fwd.on };
         proc_exec = pexec_new(&po);
         proc_mod = mod;
     }
@@ -424,12 +437,18 @@ static void run_task(struct worker *wk, struct wtask *t)
     } };
     struct taskrun_out out = { 0 };
 
-    snprintf(name, sizeof(name), "%s-%u", def->name, t->seq);
+    /* In a served cluster the flow run id goes first ("3/shout-4"): the
+     * relay sends the run's output to its client by it, and strips it. */
+    if (wk->o->mod)
+        snprintf(name, sizeof(name), "%s-%u", def->name, t->seq);
+    else
+        snprintf(name, sizeof(name), "%u/%s-%u", t->run, def->name, t->seq);
     running_name = name;
     flow_in_task = name;
     if (def->timeout_s > 0 && ex == exec_thread())
         overrun_set(wk, name, def->timeout_s);
     t->thread = (uint16_t)my_index;
+    fwd_set_run(name);
     t->start_us = report_now_us();
     for (req.run.attempt = 1;; req.run.attempt++) {
         if (exec_attempt(ex, &req, &out) == 0 || req.run.attempt > retries)
@@ -440,6 +459,9 @@ static void run_task(struct worker *wk, struct wtask *t)
         pd__sleep(def->retry_delay_s);
     }
     t->end_us = report_now_us();
+    /* Its output before its report. */
+    fwd_flush_stdio();
+    fwd_set_run(NULL);
     t->state = (uint8_t)out.state;
     t->attempts = (uint8_t)(req.run.attempt > 255 ? 255 : req.run.attempt);
     t->runtime_us = out.runtime_s * 1e6 > UINT32_MAX
@@ -1121,6 +1143,17 @@ static int drain_done(struct worker *wk)
     return 1;
 }
 
+/* Read what tasks wrote and send it on. False while lines wait to be
+ * sent: ended runs are not reported then either, so rank 0 has a run's
+ * lines before its end. */
+static bool forward_output(struct worker *wk)
+{
+    if (!wk->fwd.on)
+        return true;
+    fwd_read(&wk->fwd);
+    return fwd_send(&wk->fwd, wk->c, rank_peer(0));
+}
+
 /* A heartbeat when rank 0 has heard nothing from here for a while. */
 static void beat(struct worker *wk)
 {
@@ -1257,6 +1290,15 @@ int worker_run(struct comm *c, const struct worker_opts *o)
     catch_crashes(c->rank);
     worker_init(&wk, c, o);
     wk.told = pd__now();
+    if (o->forward) {
+        int rc = fwd_start(&wk.fwd);
+        if (rc)
+            log_msg(PD_WARNING, "pdask-mpi", "rank %d: task output stays "
+                    "on this rank: cannot make its pipe (%s)", c->rank,
+                    strerror(-rc));
+        else
+            crash_fd = wk.fwd.err_fd, crash_pipe = wk.fwd.rd;
+    }
     for (int i = 0; i < o->threads; i++) {
         if (pthread_create(&th[i], NULL, executor_main, &wk) != 0)
             break;
@@ -1267,6 +1309,10 @@ int worker_run(struct comm *c, const struct worker_opts *o)
                 "threads (out of threads or memory)%s", c->rank, wk.nthreads,
                 o->threads, wk.nthreads ? "" : "; running tasks on the comm "
                 "thread");
+    if (!wk.nthreads) { /* the comm thread must never wait on the pipe */
+        crash_fd = STDERR_FILENO, crash_pipe = -1;
+        fwd_stop(&wk.fwd);
+    }
 
     while (running) {
         int tag, got = 0, busy;
@@ -1279,7 +1325,9 @@ int worker_run(struct comm *c, const struct worker_opts *o)
             running = handle(&wk, from, tag, data, len);
             got++;
         }
-        busy = got + drain_done(&wk);
+        busy = got;
+        if (forward_output(&wk))
+            busy += drain_done(&wk);
         flush_batches(&wk);
         beat(&wk);
         warn_overruns(&wk);
@@ -1296,6 +1344,8 @@ int worker_run(struct comm *c, const struct worker_opts *o)
     pthread_mutex_unlock(&wk.ready.mu);
     for (int i = 0; i < wk.nthreads; i++)
         pthread_join(th[i], NULL);
+    crash_fd = STDERR_FILENO, crash_pipe = -1;
+    fwd_stop(&wk.fwd);
     comm_flush(c, 1e9);
     free(th);
     worker_destroy(&wk);

@@ -3,6 +3,8 @@
 #ifndef PD_WORKER_H
 #define PD_WORKER_H
 
+#include <stdbool.h>
+
 #include "comm.h"
 
 struct module;
@@ -21,6 +23,8 @@ struct worker_opts {
     const char *isolation;      /* "thread" or "process": where runs of
                                    tasks that do not say go */
     int gpu_first, gpu_found;   /* its GPUs from hwloc (taskrun_req) */
+    bool forward;               /* task output and pd_log lines go to
+                                   rank 0 (fwd.h); else they stay here */
 };
 
 /* Serve the scheduler until it says stop; returns 0. */

@@ -17,7 +17,7 @@ pd_expect(mpi.deps LABEL mpi NP 4 ARGS --log-level debug ${F}/deps.so depth=40
       "Finished in state Completed: 58 of 58 task runs completed, 0 did not"
   MATCH "make_big-0 [|] Fetched result [(]65541 bytes[)] from rank [1-3] for pd_result"
         "rank [1-3]: freed 1 results; [0-9]+ results [(][0-9]+ bytes[)] held"
-        "greet-0 [|] greeting from rank [1-3]\n"
+        "greet-0 on rank [1-3] [|] greeting from rank [1-3]\n"
         "inc-40 [|] Running on rank [1-3]\n"
         "inc-40 [|] Finished in state Completed[(][)] on rank [1-3] in "
   NOMATCH "CHECK ")
@@ -204,14 +204,14 @@ pd_expect(mpi.chain_short_runs LABEL mpi NP 4
 pd_expect(mpi.attempts LABEL mpi NP 3 RC 1 ARGS ${F}/attempts.so
   HAS "attempts checks passed"
       "patient-0 ended after at least 1 s"
-      "always-0 | try #4\n"
       "always-0 | attempt 3 failed: no luck on try 3; retry 3/3 in 0 s"
       "always-0 | Finished in state Failed('no luck on try 4')"
       "patient-0 | attempt 2 failed: still no luck; retry 2/2 in 0.5 s"
       "patient-0 | Finished in state Failed('still no luck')"
       "sleepy-0 | Finished in state Failed('timed out"
       "Finished in state Failed: 0 of 3 task runs completed, 3 did not"
-  COUNT 4 "always-0 | try #" 3 "patient-0 | try #"
+  MATCH "always-0 on rank [12] [|] try #4\n"
+  COUNT 4 "always-0 on rank " 3 "patient-0 on rank "
         3 "always-0 | attempt " 2 "patient-0 | attempt "
   HASNOT "try #5" "CHECK ")
 # graph.c: a run submitted after its upstream ended NotReady does not run.
@@ -260,3 +260,5 @@ pd_expect(mpi.worker_holds_nothing LABEL mpi NP 3 ARGS --log-level debug
   HAS "Finished in state Completed: 20 of 20 task runs completed"
   MATCH "rank 1: holds 0 results [(]0 bytes[)] at exit"
         "rank 2: holds 0 results [(]0 bytes[)] at exit")
+
+include(${CMAKE_CURRENT_LIST_DIR}/cases_output.cmake)

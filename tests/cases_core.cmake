@@ -78,7 +78,7 @@ pd_expect(mpi.annotate LABEL mpi NP 4 RC 1 ARGS -t 1 ${F}/annotate.so
       "annotate | 1 annotation was still in force when the flow function returned"
   HASNOT "MISMATCH")
 pd_expect(example.priority LABEL example NP 2 ARGS -t 1 ${EX}/priority.so
-  MATCH "show 2\nshow 1\n"
+  MATCH "[|] show 2\n[^\n]*[|] show 1\n"
   HAS "Finished in state Completed: 3 of 3 task runs completed")
 pd_expect(bad.status_path LABEL mpi NP 2 RC 2
   ARGS --status /nonexistent/dir/run.tsv ${EX}/count_to.so

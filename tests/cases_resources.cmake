@@ -44,6 +44,6 @@ pd_expect(bad.ini_worker_section LABEL mpi NP 2 RC 2
 # show(1..3) run one after another on a worker of eight threads.
 pd_expect(example.resources LABEL example NP 2 MIN_SECONDS 0.8
   ARGS ${EX}/resources.so
-  MATCH "show 0 start [(]holds GPU=1 process=0[)]\nshow 0 end\n"
-        "show 1 start [(]holds GPU=0 process=1[)]\nshow 1 end\nshow 2 start [(]holds GPU=0 process=1[)]\nshow 2 end\nshow 3 start [(]holds GPU=0 process=1[)]\nshow 3 end\n"
+  MATCH "[|] show 0 start [(]holds GPU=1 process=0[)]\n[^\n]*[|] show 0 end\n"
+        "[|] show 1 start [(]holds GPU=0 process=1[)]\n[^\n]*[|] show 1 end\n[^\n]*[|] show 2 start [(]holds GPU=0 process=1[)]\n[^\n]*[|] show 2 end\n[^\n]*[|] show 3 start [(]holds GPU=0 process=1[)]\n[^\n]*[|] show 3 end\n"
   HAS "Finished in state Completed: 4 of 4 task runs completed")

@@ -125,6 +125,11 @@ basic)
     client usage.log --scheduler-file "$sf" "$flows/sleeper.so" n=4 ms=1 typo=1
     [ $rc = 0 ] || fail "sleeper: exit $rc"
     has usage.log "parameter 'typo' was given but the flow never read it"
+    # Task output reaches the client whose run wrote it, as in a job.
+    client out.log --scheduler-file "$sf" "$ex/count_to.so" highest_number=3
+    [ $rc = 0 ] || fail "count_to: exit $rc"
+    has out.log "OUTPUT +[|] shout-2 on rank [12] [|] #2$"
+    grep -q "#2" serve.log && fail "task output in the cluster's log"
     serve_stop
     has serve.log "client [0-9]+ .* runs .*deps.so as flow run 1"
     ;;

@@ -2,7 +2,7 @@
 # slurm.sh PDASK_MPI FLOWS_DIR EXAMPLES_DIR - submits jobscripts/pdask-mpi.sbatch
 # to a private single-node SLURM (../shared/slurm) and checks the jobs' exit
 # codes and output: a flow that completes (0), one with failed task runs
-# (1), a bad parameter (2). Prints "N passed, M failed"; 77 (skipped)
+# (1), a bad parameter (2), and task logs and output with their run names. Prints "N passed, M failed"; 77 (skipped)
 # without root, ../shared/slurm, or a SLURM that starts.
 set -uo pipefail
 PD=$1 FLOWS=$2 EX=$3
@@ -57,6 +57,18 @@ if [ $rc = 2 ] && grep -q "parameter highest_number=ten: not an integer" usage.o
     ok "a bad parameter gives job exit code 2"
 else
     bad "bad parameter (job exit $rc, want 2)"; tail -5 usage.out
+fi
+
+# Worker logs and task output (src/fwd.h) in the job's output file, with
+# their run names and ranks.
+submit logs 3 "$FLOWS/output.so" runs=2; rc=$?
+if [ $rc = 0 ] && grep -Eq "INFO +\| talk-1 on rank [12] \| log 1\.2$" logs.out &&
+   grep -Eq "OUTPUT +\| talk-0 on rank [12] \| out 0\.1$" logs.out &&
+   grep -Eq "OUTPUT +\| proc_talk-1 on rank [12] \| pout 1\.2$" logs.out &&
+   [ "$(grep -c "| log 1\.2$" logs.out)" = 1 ]; then
+    ok "task logs and output reach the job's output file with run names"
+else
+    bad "task logs and output in the job's output file (job exit $rc)"; tail -5 logs.out
 fi
 
 echo "$pass passed, $fail failed"

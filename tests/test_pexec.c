@@ -383,6 +383,42 @@ static void test_output(void)
     taskrun_out_free(&out);
 }
 
+/* With forward, the helper's output and pd_log lines reach the caller's
+ * fd 2 as frames of the run (fwd.h), in the order written. */
+static void test_output_forward(void)
+{
+    struct taskrun_out out = { 0 };
+    char path[] = "/tmp/test_pexec.XXXXXX", text[4096];
+    int fd = mkstemp(path), saved2 = dup(2);
+    FILE *f;
+    size_t n;
+
+    CHECK(fd >= 0 && saved2 >= 0);
+    fflush(stderr);
+    CHECK(dup2(fd, 2) == 2);
+    log_set_level(PD_DEBUG);
+    struct executor *px = pexec_new(&(struct pexec_opts){ .flow = flow,
+                                                          .forward = true });
+    CHECK_EQ(run(px, "chatty", NULL, 0, 0, &out), 0);
+    CHECK_EQ(run(px, "chatty", NULL, 0, 0, &out), 0);
+    exec_destroy(px);
+    log_set_level(PD_INFO);
+    CHECK(dup2(saved2, 2) == 2);
+    close(saved2);
+    close(fd);
+    CHECK((f = fopen(path, "r")) != NULL);
+    n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    unlink(path);
+    CHECK_STR(text, "\x1e" "4run-7\x1f" "chatty on stdout in run-7\n"
+                    "\x1e" "0run-7\x1f" "chatty at debug level\n"
+                    "\x1e" "4run-7\x1f" "chatty on stdout in run-7\n"
+                    "\x1e" "0run-7\x1f" "chatty at debug level\n");
+    check_children(0);
+    taskrun_out_free(&out);
+}
+
 /* pdask-mpi itself as the helper: its hidden subcommand. */
 static void test_pdask_mpi(const char *exe)
 {
@@ -455,6 +491,7 @@ int main(int argc, char **argv)
 
     test_many();
     test_output();
+    test_output_forward();
     test_bad_flow();
     if (argc > 2)
         test_pdask_mpi(argv[2]);

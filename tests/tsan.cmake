@@ -46,3 +46,16 @@ pd_tsan(release NP 3 ARGS ${F}/release.so
 # n=20000 on mpirun -n 3. Fails until R1 is fixed.
 pd_tsan(race_r1 NP 3 ARGS ${F}/race.so n=20000
   HAS "race | Finished in state Completed: 20001 of 20001 task runs completed")
+# Resources: holds across the flow thread, scheduler and executors, and the
+# profile queues of runs that wait for them.
+pd_tsan(resources NP 4 RC 1 ARGS -t 2 -c ${INI}/gpu_ranks.ini ${F}/resources.so
+  HAS "resources checks passed")
+pd_tsan(many_gpu_runs NP 3 ARGS --resources GPU=1
+  ${PROJECT_BINARY_DIR}/bench/flows/bench_empty.so n=20000 resources=GPU=0.01
+  HAS "BENCH tasks=20000"
+      "Finished in state Completed: 20000 of 20000 task runs completed")
+# Task output forwarded (fwd.h): stdio streams, frames and the pipe.
+pd_tsan(output NP 3 ARGS ${F}/output.so
+  MATCH "OUTPUT  [|] talk-5 on rank [12] [|] out 5[.]2\n"
+        "OUTPUT  [|] proc_talk-1 on rank [12] [|] pend 1\n"
+  HAS "Finished in state Completed: 9 of 9 task runs completed")

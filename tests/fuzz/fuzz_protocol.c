@@ -1,7 +1,8 @@
 /* fuzz_protocol.c - libFuzzer harness of the wire decoder (protocol.c).
  * The first input byte picks what the rest is read as, the way a worker
  * or the scheduler reads a message of that tag (worker.c on_tasks,
- * on_fetches, on_data, on_free; scheduler.c on_done, on_data) or a lone
+ * on_fetches, on_data, on_free; scheduler.c on_done, on_data; fwd.c
+ * fwd_print for TAG_LOG) or a lone
  * packed value (flow.c, pexec.c). Every entry that decodes must lie inside
  * the message and, re-encoded with proto_put_*, give back the bytes it
  * was read from: the decoder accepts nothing the encoder cannot write.
@@ -223,6 +224,34 @@ static void frees(struct rd *r)
     }
 }
 
+/* TAG_LOG, as rank 0 reads it (fwd_print). */
+static void logs(struct rd *r, const uint8_t *lo)
+{
+    uint32_t n = proto_get_count(r);
+
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *from = r->p;
+        struct proto_log l;
+        struct buf b = { 0 };
+
+        if (proto_get_log(r, &l) != 0)
+            break;
+        REQUIRE(l.kind <= LOG_OUTPUT && l.run && l.text);
+        inside(lo, r, l.run, strlen(l.run) + 1);
+        inside(lo, r, l.text, strlen(l.text) + 1);
+        /* kind 1, then the run's length at 1; its bytes, NUL, and the
+         * text's length after. */
+        uint32_t runlen;
+        memcpy(&runlen, from + 1, 4);
+        if (!plain_str(from + 1, l.run) ||
+            !plain_str(from + 1 + 4 + runlen + 1, l.text))
+            continue;
+        proto_put_log(&b, &l);
+        same_bytes(from, r, &b);
+        buf_free(&b);
+    }
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size);
 
@@ -244,7 +273,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
     const uint8_t *msg = in + 1;
     struct rd r = rd_init(msg, size - 1);
 
-    switch (in[0] % 6) {
+    switch (in[0] % 7) {
     case 0:
         tasks(&r, msg);
         break;
@@ -259,6 +288,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
         break;
     case 4:
         frees(&r);
+        break;
+    case 6:
+        logs(&r, msg);
         break;
     default:
         while (value(&r, msg) == 0 && r.p < r.end)

@@ -112,6 +112,15 @@ int main(int argc, char **argv)
     proto_set_count(&b, 2);
     save("free", 4, &b);
 
+    struct proto_log lines[] = { { PD_INFO, "shout-3", "greeting" },
+                                 { LOG_OUTPUT, "", "#3" },
+                                 { LOG_OUTPUT, "shout-4", "" } };
+    proto_begin(&b);
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+        proto_put_log(&b, &lines[i]);
+    proto_set_count(&b, 3);
+    save("log", 6, &b);
+
     buf_put(&b, a.data, a.len);
     save("values", 5, &b);
     buf_u8(&b, PD_REAL);
