@@ -71,6 +71,8 @@ bool link_comm_recv(struct comm *c, int *rank, int *tag, uint8_t **data,
             return false;
         }
         if (rc == 0) {
+            if (l->eof)   /* closed after its last whole frame */
+                gone(c, l->why);
             if (l->eof || link_comm_gone[0])
                 return false;
             long got = link_read(l);

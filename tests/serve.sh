@@ -281,6 +281,21 @@ shutdown)
         fail "SIGTERM: a rank did not exit cleanly"
     [ ! -e "$sf" ] || fail "SIGTERM: the scheduler file is still there"
     has serve2.log "Shutting down the cluster at tcp://127.0.0.1:[0-9]+ \(signal\)"
+    # The relay killed: a running client says so at once, exit 143.
+    NOTIMEOUT=1 serve_start serve3.log
+    timeout 120 "$pd" --scheduler-file "$sf" "$flows/sleeper.so" n=400 \
+        ms=100 >dead.log 2>&1 &
+    run=$!
+    pids+=("$run")
+    for _ in $(seq 100); do grep -q "Beginning" dead.log && break; sleep 0.1; done
+    relay=$(grep -Eo '"pid": [0-9]+' "$sf" | grep -Eo '[0-9]+')
+    kill -KILL "$relay"
+    start=$(date +%s)
+    wait "$run"
+    rc=$?
+    [ $rc = 143 ] || fail "client of a dead relay: exit $rc, want 143"
+    [ $(( $(date +%s) - start )) -le 5 ] || fail "the client noticed late"
+    has dead.log "the cluster ended this client's connection: the other side closed the connection"
     ;;
 names)
     serve_start serve.log
