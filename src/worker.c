@@ -16,6 +16,7 @@
 #include <inttypes.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -421,6 +422,22 @@ static struct executor *executor_for(struct worker *wk,
     return proc_exec;
 }
 
+/* A line about run `name`: in a served cluster it goes with the run's
+ * forwarded output, so its client sees it (a job's workers share
+ * mpirun's output with rank 0, so there it goes to stderr). */
+static void run_log(struct worker *wk, enum pd_level lv, const char *name,
+                    const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    if (!wk->o->mod && fwd_framing())
+        fwd_vlog(lv, name, fmt, ap);
+    else
+        log_vmsg(lv, name, fmt, ap);
+    va_end(ap);
+}
+
 /* Run t with its retries; a Crashed attempt (its helper died) is retried
  * like a Failed one. */
 static void run_task(struct worker *wk, struct wtask *t)
@@ -453,7 +470,7 @@ static void run_task(struct worker *wk, struct wtask *t)
     for (req.run.attempt = 1;; req.run.attempt++) {
         if (exec_attempt(ex, &req, &out) == 0 || req.run.attempt > retries)
             break;
-        log_msg(PD_WARNING, name, "attempt %d failed: %s; retry %d/%d "
+        run_log(wk, PD_WARNING, name, "attempt %d failed: %s; retry %d/%d "
                 "in %g s", req.run.attempt, out.message, req.run.attempt,
                 retries, def->retry_delay_s);
         pd__sleep(def->retry_delay_s);

@@ -113,6 +113,8 @@ basic)
     client bad.log --scheduler-file "$sf" "$flows/fail.so"
     [ $rc = 1 ] || fail "fail: exit $rc, want 1"
     has bad.log "fail checks passed"
+    # Retries are told to the client, under the run's name.
+    has bad.log "flaky-0 on rank [12] [|] attempt 1 failed: attempt 1: not yet; retry 1/2"
     has bad.log "Finished in state Failed: 1 of 7 task runs completed, 6 did not"
     # The same flow in a job says the same.
     timeout 120 mpirun ${MPIEXEC_PREFLAGS:-} -n 3 "$pd" "$flows/fail.so" \
