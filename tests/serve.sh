@@ -213,8 +213,8 @@ garbage)
 killed)
     serve_start serve.log --log-level debug
     # Not under timeout: the kill must reach the client itself.
-    "$pd" --scheduler-file "$sf" "$flows/sleeper.so" n=400 ms=100 tag=big \
-        >big.log 2>&1 &
+    "$pd" --scheduler-file "$sf" "$flows/sleeper.so" n=400 ms=300 tag=big \
+        say=1 >big.log 2>&1 &
     big=$!
     pids+=("$big")
     for _ in $(seq 100); do grep -q "Beginning" big.log && break; sleep 0.1; done
@@ -227,7 +227,19 @@ killed)
     has small.log "small: sum 45 of 45"
     has serve.log "client 1 .*flow run 1.*: disconnected; its task runs are dropped"
     has serve.log "rank [12]: flow run 1 dropped"
-    # 400 runs of 100 ms on 2 workers take 20 s: after the kill the
+    # Each run prints "nap I" as it starts; once its client is gone, the
+    # line comes out in the cluster's log. Only runs sent before the kill
+    # can start after it: those queued on the workers (their windows, 8
+    # here, all of which start without the drop), and with the drop at
+    # most one or two that start before the relay has seen the socket
+    # close (runs of 300 ms on 8 threads: a start every 37 ms).
+    sleep 1
+    late=$(grep -c "1/nap-[0-9]* on rank [12] [|] nap " serve.log)
+    early=$(grep -c "OUTPUT .*nap-[0-9]* on rank [12] [|] nap " big.log)
+    echo "runs started: $early before the kill, $late after it"
+    [ "$early" -gt 0 ] || fail "the big flow had not started"
+    [ "$late" -le 2 ] || fail "$late runs of the killed client started after it died"
+    # 400 runs of 300 ms on 8 threads take 15 s: after the kill the
     # workers are free at once for the other client.
     s=$(grep -Eo "in [0-9.]+ s" small.log | grep -Eo "[0-9.]+")
     awk -v s="$s" 'BEGIN { exit !(s < 5) }' || fail "small flow took $s s"
