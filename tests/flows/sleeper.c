@@ -2,7 +2,7 @@
  * returns its number, which the flow checks. For the served cluster's
  * tests (fairness between clients, a client killed mid-run). tag=T
  * names the flow in its output; say=1 makes each run print "nap I" as it
- * starts. */
+ * starts; prio=P submits them all with priority P. */
 #include <pdask.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,12 +26,15 @@ static int sleeper(pd_flow *flow, const pd_params *params)
     int64_t n = pd_param_int(params, "n", 10);
     int64_t ms = pd_param_int(params, "ms", 10);
     int64_t say = pd_param_int(params, "say", 0);
+    int prio = (int)pd_param_int(params, "prio", 0);
     const char *tag = pd_param_str(params, "tag", "sleeper");
     pd_future **f = calloc((size_t)n, sizeof(*f));
     int64_t sum = 0, want = 0;
 
-    for (int64_t i = 0; i < n; i++)
-        f[i] = pd_submit(flow, nap, pd_int(i), pd_int(ms), pd_int(say));
+    PD_ANNOTATE(flow, .priority = prio) {
+        for (int64_t i = 0; i < n; i++)
+            f[i] = pd_submit(flow, nap, pd_int(i), pd_int(ms), pd_int(say));
+    }
     for (int64_t i = 0; i < n; i++) {
         pd_value v;
         want += i;
