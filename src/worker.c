@@ -156,6 +156,8 @@ struct worker {
     struct parked *early;   /* fetches naming a TAG_TASKS not yet here */
     struct wflow job;       /* a job's flow run (o->mod), any run id */
     struct wflow *flows;    /* a served cluster's, newest first */
+    struct wflow *retired;  /* dropped ones: their runs may still be here,
+                               their modules stay loaded */
     struct batch *data;     /* TAG_DATA replies being built, by rank */
     struct batch *fetch;    /* TAG_FETCH requests being built, by rank */
     int npeers;             /* ranks of endpoint 0 */
@@ -773,7 +775,7 @@ static struct wflow *wflow_of(struct worker *wk, uint32_t run)
         return &wk->job;
     for (struct wflow *fl = wk->flows; fl; fl = fl->next)
         if (fl->run == run)
-            return atomic_load(&fl->dropped) ? NULL : fl;
+            return fl;
     return NULL;
 }
 
@@ -807,15 +809,19 @@ static void on_load(struct worker *wk, struct peer from, struct rd *r)
                  "by its path; give each build its own path, or wait until "
                  "the file is the same everywhere", path, hm, ht);
     } else {
-        for (fl = wk->flows; fl && !msg[0]; fl = fl->next)
-            if (strcmp(fl->mod->path, path) == 0 &&
-                memcmp(fl->hash, mine, LINK_HASH) != 0) {
+        struct wflow *lists[] = { wk->flows, wk->retired };
+        for (int k = 0; k < 2; k++) {
+            for (fl = lists[k]; fl && !msg[0]; fl = fl->next) {
+                if (strcmp(fl->mod->path, path) != 0 ||
+                    memcmp(fl->hash, mine, LINK_HASH) == 0)
+                    continue;
                 link_hex(fl->hash, 8, hm);
                 snprintf(msg, sizeof(msg), "another build of %s (content "
                          "hash %s...) is loaded in this worker already, and "
                          "a file cannot be loaded twice: give the new build "
                          "its own path", path, hm);
             }
+        }
         if (!msg[0] && loader_open(path, &mod, err, sizeof(err)) != 0)
             snprintf(msg, sizeof(msg), "%s", err);
     }
@@ -862,6 +868,14 @@ static void on_drop(struct worker *wk, struct rd *r)
     if (!fl || fl == &wk->job || r->bad)
         return;
     atomic_store(&fl->dropped, true);
+    /* Out of the lookups: a long-lived cluster serves many clients. */
+    for (struct wflow **l = &wk->flows; *l; l = &(*l)->next)
+        if (*l == fl) {
+            *l = fl->next;
+            break;
+        }
+    fl->next = wk->retired;
+    wk->retired = fl;
     struct store *stores[] = { &wk->results, &wk->failed };
     for (int k = 0; k < 2; k++) {
         struct store *s = stores[k];
@@ -1266,9 +1280,10 @@ static void worker_destroy(struct worker *wk)
         wk->early = p->next;
         free(p);
     }
-    while (wk->flows) {
-        struct wflow *fl = wk->flows;
-        wk->flows = fl->next;
+    while (wk->flows || wk->retired) {
+        struct wflow **l = wk->flows ? &wk->flows : &wk->retired;
+        struct wflow *fl = *l;
+        *l = fl->next;
         loader_close(fl->mod);
         free(fl->def_of);
         free(fl);
