@@ -285,6 +285,28 @@ static int ask_run(struct link *l, const struct config *cfg,
     return 0;
 }
 
+/* A cluster at a scheduler file is sized where it started, as one at an
+ * address is (config_validate says so for address). NULL, or err. */
+static const char *cluster_settings(const struct config *cfg, char *err,
+                                    size_t errlen)
+{
+    static const enum config_key keys[] = {
+        CFG_cluster_class, CFG_n_workers, CFG_threads_per_worker,
+        CFG_resources, CFG_adapt_minimum, CFG_adapt_maximum,
+    };
+
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (!config_is_set(cfg, keys[i]))
+            continue;
+        snprintf(err, errlen, "%s: scheduler_file is set (%s), so this "
+                 "cluster setting cannot be: a served cluster is sized "
+                 "where it was started; remove one of the two",
+                 cfg->source[keys[i]], cfg->scheduler_file);
+        return err;
+    }
+    return NULL;
+}
+
 int client_run(const struct options *o)
 {
     struct config cfg;
@@ -301,6 +323,8 @@ int client_run(const struct options *o)
 
     memset(&params, 0, sizeof(params));
     e = runtime_resolve(o, &cfg, &params, &mod, &def, err, sizeof(err));
+    if (!e && cfg.scheduler_file[0])
+        e = cluster_settings(&cfg, err, sizeof(err));
     if (!e && report_open(&rep, cfg.status_path, cfg.trace_path,
                           cfg.report_path, err, sizeof(err)) != 0)
         e = err;

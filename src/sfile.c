@@ -189,8 +189,17 @@ int sfile_token_get_or_make(char *token, size_t len, char *err,
         return -1;
     }
     /* One token per user: every cluster of the user shares it. */
-    if (sfile_token_read(path, token, len, err, errlen) == 0)
+    if (sfile_token_read(path, token, len, err, errlen) == 0) {
+        struct stat st;
+        if (stat(path, &st) == 0 && (st.st_mode & 077)) {
+            log_msg(PD_WARNING, "pdask-mpi", "token file %s was readable "
+                    "by others (mode %03o): made it owner-only; make a new "
+                    "token by removing the file if others may have read it",
+                    path, (unsigned)(st.st_mode & 0777));
+            chmod(path, 0600);
+        }
         return 0;
+    }
     snprintf(dir, sizeof(dir), "%s", path);
     *strrchr(dir, '/') = '\0';
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {

@@ -55,3 +55,6 @@ if(TARGET pdask-mpi-tsan)
                        PASS_REGULAR_EXPRESSION "serve tsan ok"
                        ENVIRONMENT "${PDASK_TEST_ENV};${TSAN_ENV};MPIEXEC_PREFLAGS=${MPIEXEC_PREFLAGS}")
 endif()
+pd_expect(serve.sized_client LABEL unit NOMPI RC 2
+  ARGS --scheduler-file /nonexistent/sched.json -n 4 ${_ex}/count_to.so
+  MATCH "error: --n-workers: scheduler_file is set [(]/nonexistent/sched.json[)], so this cluster setting cannot be: a served cluster is sized where it was started")

@@ -103,6 +103,15 @@ basic)
     [ "$perms" = 600 ] || fail "scheduler file mode $perms, want 600"
     [ "$(stat -c %a "$HOME/.pdask/token")" = 600 ] || fail "token mode"
     [ "$(stat -c %a "$HOME/.pdask")" = 700 ] || fail "token dir mode"
+    # A second cluster of the user shares the token; a token file left
+    # readable by others is made owner-only, with a warning.
+    chmod 644 "$HOME/.pdask/token"
+    NOTIMEOUT=1 sf=$tmp/second.json serve_start second.log
+    has second.log "token file $HOME/.pdask/token was readable by others \(mode 644\): made it owner-only"
+    [ "$(stat -c %a "$HOME/.pdask/token")" = 600 ] || fail "token mode kept"
+    kill -TERM "$spid"
+    wait "$spid"
+    spid=${pids[0]}
     has "$sf" '"address": "tcp://127.0.0.1:[0-9]+"'
     has "$sf" '"world_size": 3'
     has "$sf" "\"pid\": [0-9]+"
