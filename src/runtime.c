@@ -372,7 +372,7 @@ static bool start(struct run *r, char **argv)
     r->rep.status_fd = -1;
     /* Before the others agree to start: a path that cannot be written
      * stops every rank with exit 2. */
-    if (!e && !info && r->w.rank == 0 &&
+    if (!e && !info && r->w.rank == 0 && strcmp(o->cmd, "serve") != 0 &&
         report_open(&r->rep, r->cfg.status_path, r->cfg.trace_path,
                     r->cfg.report_path, err, sizeof(err)) != 0)
         e = err;
