@@ -252,6 +252,19 @@ killed)
     # workers are free at once for the other client.
     s=$(grep -Eo "in [0-9.]+ s" small.log | grep -Eo "[0-9.]+")
     awk -v s="$s" 'BEGIN { exit !(s < 5) }' || fail "small flow took $s s"
+    # Ctrl-C on a client: as in a job, its runs Cancelled, exit 130.
+    "$pd" --scheduler-file "$sf" "$flows/sleeper.so" n=400 ms=300 \
+        >int.log 2>&1 &
+    int=$!
+    pids+=("$int")
+    for _ in $(seq 100); do grep -q "Beginning" int.log && break; sleep 0.1; done
+    sleep 0.5
+    kill -INT "$int"
+    wait "$int"
+    rc=$?
+    [ $rc = 130 ] || fail "interrupted client: exit $rc, want 130"
+    has int.log "Interrupted by SIGINT: [0-9]+ task runs cancelled"
+    has int.log "Finished in state Cancelled: .* exit code 130"
     serve_stop
     ;;
 fair)
