@@ -460,18 +460,23 @@ class Bench:
 
     # ---- per-system launchers
 
-    def run_pdask(self, row, flow, fargs, timeout, timed=False, runs=None):
+    def run_pdask(self, row, flow, fargs, timeout, timed=False, runs=None,
+                  opts=(), fresh=None):
+        """opts: pdask-mpi options before FLOW.so; fresh: a journal file
+        removed before each launch."""
         if not self.want(row, PDASK):
             return
         path = self.flow(flow)
         res = self.missing(self.pdask, path)
         if res is None:
+            cmd = self.mpirun(3, [self.pdask] + list(opts) + [path] + fargs)
+            if fresh:
+                cmd = ["bash", "-c", 'rm -f "$0" "$0-wal" "$0-shm"; exec "$@"',
+                       fresh] + cmd
             if timed:
                 # Untimed first launch: page cache and linker warm-up.
-                run_cmd(self.mpirun(3, [self.pdask, path] + fargs), self.env,
-                        self.tscale(timeout))
-            res = self.launches(self.mpirun(3, [self.pdask, path] + fargs),
-                                runs or self.runs, self.tscale(timeout),
+                run_cmd(cmd, self.env, self.tscale(timeout))
+            res = self.launches(cmd, runs or self.runs, self.tscale(timeout),
                                 timed=timed)
         self.record(row, PDASK, res)
 
@@ -608,6 +613,40 @@ class Bench:
                                self.tscale(peer_secs + 120), "READY")
             self.record(row, DASK, res)
 
+    def journal(self):
+        """The resume journal: empty-task rate and 1 ms efficiency with it
+        on (a new journal each launch), and the resume of a flow whose
+        runs all completed (the same journal again: every run from it)."""
+        jdir = os.path.join(self.build, "bench", "journal")
+        os.makedirs(jdir, exist_ok=True)
+        j = os.path.join(jdir, "run.pdj")
+        n = self.n(10000)
+        log("== journal on: %d empty tasks, %d x 1 ms busy tasks"
+            % (n, self.n(2000)))
+        self.run_pdask("tp4", "bench_empty", ["n=%d" % n], 60)
+        self.run_pdask("jtp4", "bench_empty", ["n=%d" % n], 60,
+                       opts=["--journal", j], fresh=j)
+        self.run_pdask("busy", "bench_busy", ["n=%d" % self.n(2000),
+                                              "ms=1", "mode=busy"], 60)
+        self.run_pdask("jbusy", "bench_busy", ["n=%d" % self.n(2000),
+                                               "ms=1", "mode=busy"], 60,
+                       opts=["--journal", j], fresh=j)
+        n5 = self.n(100000)
+        log("== journal: resume of %d completed runs" % n5)
+        if self.want("jresume", PDASK):
+            for f in (j, j + "-wal"):
+                if os.path.exists(f):
+                    os.unlink(f)
+            # Fill the journal once (untimed), then time launches that take
+            # every run from it: the whole mpirun, start-up included.
+            run_cmd(self.mpirun(3, [self.pdask, "--journal", j,
+                                    self.flow("bench_empty"), "n=%d" % n5]),
+                    self.env, self.tscale(300))
+        self.run_pdask("jresume", "bench_empty", ["n=%d" % n5], 120,
+                       opts=["--journal", j])
+        self.run_pdask("jresume_wall", "bench_empty", ["n=%d" % n5], 120,
+                       opts=["--journal", j], timed=True)
+
     def run_all(self):
         self.startup()
         self.throughput("tp4", 10000, 60)
@@ -617,6 +656,7 @@ class Bench:
         self.throughput("tp5", 100000, 120, peer_runs=self.args.big_runs)
         self.scale()
         self.idle()
+        self.journal()
 
     # ---- report
 
@@ -705,6 +745,31 @@ class Bench:
         rows.append(["scale: rank-0 peak RSS growth, %s → %s tasks "
                      "(bytes/task)" % (fmt_rate(n4), fmt_rate(n6)),
                      rss_txt, skip, skip, skip, skip, "", "", ""])
+
+        # The resume journal: pdask-mpi only.
+        busy = Metric(efficiency(1.0, 2), fmt_pct, True)
+        jt, t4 = get("jtp4", PDASK), get("tp4", PDASK)
+        jb, jr = get("jbusy", PDASK), get("jresume", PDASK)
+        jw = get("jresume_wall", PDASK)
+        if any(r is not None for r in (jt, jb, jr, jw)):
+            na = ["n/a"] * 4
+            on_off = ""
+            if jt is not None and t4 is not None and jt.ok() and t4.ok():
+                on_off = "on ÷ off: %s" % fmt_pct(100.0 * tp.median(jt)
+                                                  / tp.median(t4))
+            rows.append(["journal on: throughput, %s empty tasks (tasks/s)"
+                         % fmt_rate(n4), tp.cell(jt)] + na +
+                        [on_off, "", ""])
+            rows.append(["journal on: %d × 1 ms busy tasks, efficiency"
+                         % nb, busy.cell(jb)] + na + ["", "", ""])
+            rows.append(["journal: resume of %s completed runs, flow time "
+                         "(s)" % fmt_rate(n5),
+                         Metric(wall_s, fmt_s, False).cell(jr)] + na +
+                        ["", "", ""])
+            rows.append(["journal: resume of %s completed runs, whole "
+                         "`mpirun -n 3` (s)" % fmt_rate(n5),
+                         Metric(wall_s, fmt_s, False).cell(jw)] + na +
+                        ["", "", ""])
 
         wall = Metric(wall_s, fmt_s, False)
         for sys_ in (POOL, COMM, DASK):
@@ -887,7 +952,8 @@ def main():
                     "a Dask run takes ~4 min here)")
     ap.add_argument("--systems", default=",".join(ALL_SYSTEMS),
                     help="comma list of pdask,raw,pool,comm,dask")
-    ap.add_argument("--only", help="comma list of rows: startup,tp4,chain,"
+    ap.add_argument("--only", help="comma list of rows (journal rows: "
+                    "jtp4,jbusy,jresume,jresume_wall): startup,tp4,chain,"
                     "busy,sleep,tp5,scale,idle")
     ap.add_argument("--out", help="where to write the report "
                     "(default: bench/RESULTS.md)")

@@ -61,28 +61,27 @@ const char cli_usage[] =
     "                              the end (open it in any browser)\n"
     "  --no-progress               no progress bar (terminal) or progress\n"
     "                              lines (every 30 s in a batch log)\n"
-    "  --address URL               a served cluster, tcp://HOST:PORT: the flow\n"
-    "                              runs here, its tasks on that cluster\n"
-    "  --scheduler-file FILE       serve writes it (address, token; 0600);\n"
-    "                              a client reads it to connect\n"
-    "  --token-file FILE           the token to connect with (else\n"
-    "                              PDASK_TOKEN, the scheduler file, or\n"
-    "                              $XDG_RUNTIME_DIR/pdask/token or\n"
-    "                              ~/.pdask/token)\n"
-    "  --listen URL                serve: where to listen (default\n"
-    "                              tcp://127.0.0.1:8786, or the next free\n"
-    "                              port; not loopback: encrypted)\n"
-    "  --shutdown                  serve: stop the cluster of\n"
-    "                              --scheduler-file (or --address)\n"
+    "  --journal FILE              resume journal: task runs it has as ended\n"
+    "                              are not run again (same flow and build)\n"
+    "  --retry-failed              with --journal: run the failed ones again\n"
+    "  --grace-period SECONDS      after SIGINT/SIGTERM, running task runs\n"
+    "                              get this long to end (default 10; 0: none)\n"
+    "  --address URL               run on a served cluster (tcp://HOST:PORT)\n"
+    "  --scheduler-file FILE       serve writes it, a client reads it\n"
+    "  --token-file FILE           else PDASK_TOKEN, the scheduler file,\n"
+    "                              ~/.pdask/token\n"
+    "  --listen URL                serve: default tcp://127.0.0.1:8786\n"
+    "  --shutdown                  serve: stop the cluster\n"
     "  --set SECTION.KEY=VALUE     any INI setting\n"
     "\n"
     "exit codes: 0 the flow and all its task runs completed, 1 something\n"
     "failed, 2 usage, configuration or load error, 3 a worker was lost,\n"
+    "4 stopped before the job's end time (resume with --journal),\n"
     "128 + signal when SIGINT or SIGTERM stopped the run.\n";
 
 /* getopt_long values of the options that are not a letter. */
-enum { OPT_VERSION = 256, OPT_FLOW, OPT_SET, OPT_NO_PROGRESS, OPT_SHUTDOWN,
-       OPT_SETTING };
+enum { OPT_VERSION = 256, OPT_FLOW, OPT_SET, OPT_NO_PROGRESS,
+       OPT_RETRY_FAILED, OPT_SHUTDOWN, OPT_SETTING };
 
 /* Command-line options that are settings: --name, short letter (or 0),
  * INI section and key. Option k has the value OPT_SETTING + k, or its
@@ -108,6 +107,8 @@ static const struct {
     { "--status", 0, "client_kwargs", "status_path" },
     { "--trace", 0, "client_kwargs", "trace_path" },
     { "--report", 0, "client_kwargs", "performance_report_path" },
+    { "--journal", 0, "task_runner", "journal" },
+    { "--grace-period", 0, "task_runner", "grace_period" },
 };
 
 /* "+": stop at the first word that is not an option (FLOW.so);
@@ -121,6 +122,7 @@ static const struct option other_opts[] = {
     { "flow", required_argument, NULL, OPT_FLOW },
     { "set", required_argument, NULL, OPT_SET },
     { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+    { "retry-failed", no_argument, NULL, OPT_RETRY_FAILED },
     { "shutdown", no_argument, NULL, OPT_SHUTDOWN },
 };
 
@@ -323,6 +325,12 @@ static int parse_options(int argc, char **argv, struct options *o,
             break;
         case OPT_SHUTDOWN:
             o->shutdown = 1;
+            break;
+        case OPT_RETRY_FAILED:
+            if (add_setting(o, -1, "task_runner.retry_failed=1", err,
+                            errlen) != 0)
+                return PD_EINVAL;
+            o->cli[o->ncli - 1].source = "--retry-failed";
             break;
         case '?':
         case ':':

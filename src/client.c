@@ -12,6 +12,7 @@
 #include "comm.h"
 #include "config.h"
 #include "flow.h"
+#include "journal.h"
 #include "tcplink.h"
 #include "loader.h"
 #include "log.h"
@@ -316,6 +317,7 @@ int client_run(const struct options *o)
     struct link l = { .fd = -1 };
     struct report rep = { .status_fd = -1 };
     struct res_tags *tags = NULL;
+    struct journal *jnl = NULL;
     int *threads = NULL, nranks = 0, code = EXIT_USAGE, from = 0;
     uint32_t run = 0;
     char err[1024], addr[512];
@@ -328,6 +330,13 @@ int client_run(const struct options *o)
     if (!e && report_open(&rep, cfg.status_path, cfg.trace_path,
                           cfg.report_path, err, sizeof(err)) != 0)
         e = err;
+    /* The journal is the scheduler's, so the client's, as on rank 0. */
+    if (!e && cfg.journal_path[0]) {
+        struct journal_flow jf = { o->path, def->name, &params };
+        if (journal_open(&jnl, cfg.journal_path, &jf, cfg.retry_failed != 0,
+                         err, sizeof(err)) != 0)
+            e = err;
+    }
     if (e) {
         log_error("%s", e);
         goto out;
@@ -339,7 +348,9 @@ int client_run(const struct options *o)
     struct comm c;
     struct pd_flow *f = pd__xmalloc(sizeof(*f));
     struct sched_opts so = { threads, nranks, tags, (int)cfg.prefetch,
-                             cfg.heartbeat_s, &rep, cfg.progress_s, false };
+                             cfg.heartbeat_s, &rep, cfg.progress_s, jnl,
+                             cfg.journal_path[0] ? cfg.journal_path : NULL,
+                             cfg.grace_s, false };
     struct sigaction sa = { .sa_handler = sched_interrupt };
 
     sigemptyset(&sa.sa_mask);
@@ -358,6 +369,7 @@ int client_run(const struct options *o)
     comm_destroy(&c);
 out:
     report_close(&rep, code);
+    journal_close(jnl);
     link_close(&l);
     free(threads);
     free(tags);

@@ -47,6 +47,8 @@ static void gone(struct comm *c, const char *why)
     log_error("the cluster ended this client's connection: %s; the flow "
               "run stops here", why);
     (void)c;
+    /* Twice: no grace period, since no report can come any more. */
+    sched_interrupt(SIGTERM);
     sched_interrupt(SIGTERM);
 }
 

@@ -245,7 +245,8 @@ int config_set(struct config *c, const char *section, const char *key,
                      "seconds", source, key, value);
             return PD_EINVAL;
         }
-        if (v <= f->min && !(k == CFG_progress_s && v == 0)) {
+        if (v <= f->min &&
+            !((k == CFG_progress_s || k == CFG_grace_s) && v == 0)) {
             snprintf(err, errlen, "%s: %s = %s must be above %.15g seconds; "
                      "give more than %.15g and at most %.15g", source, key,
                      value, f->min, f->min, f->max);

@@ -24,6 +24,9 @@
 #define CONFIG_KEYS(X)                                                       \
     X(task_runner, address, address, STR, "", 0, 0)                         \
     X(task_runner, cluster_class, cluster_class, STR, "auto", 0, 0)         \
+    X(task_runner, journal, journal_path, STR, "", 0, 0)                    \
+    X(task_runner, retry_failed, retry_failed, INT, 0, 0, 1)                \
+    X(task_runner, grace_period, grace_s, REAL, 10, 0, 1e6)                 \
     X(task_runner, scheduler_file, scheduler_file, STR, "", 0, 0)           \
     X(task_runner, token_file, token_file, STR, "", 0, 0)                   \
     X(serve, listen, listen, STR, "tcp://127.0.0.1:8786", 0, 0)             \
@@ -63,6 +66,11 @@ struct cfg_tags {
 struct config {
     char *address;            /* tcp://host:port of an existing cluster */
     char *cluster_class;      /* auto, mpi, spawn, or PATH.so:symbol */
+    char *journal_path;       /* the resume journal (journal.h), or "" */
+    long retry_failed;        /* 1: runs the journal has as failed run
+                                 again */
+    double grace_s;           /* after SIGINT/SIGTERM, running runs get
+                                 this long to end; 0: cancel at once */
     char *scheduler_file;     /* a served cluster's file (serve writes it,
                                  a client reads it), or "" */
     char *token_file;         /* the client's token, or "" */

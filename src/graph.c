@@ -140,12 +140,13 @@ struct pd_future *graph_pop(struct graph *g)
 /* ---- references on results ---- */
 
 /* Tell t's worker to free its copy once nobody can ask for it: rank 0
- * holds small results itself, so only runs still fetching them count. */
+ * holds small results itself (and any result a journal brought), so only
+ * runs still fetching them count. */
 static void maybe_free(struct graph *g, struct pd_future *t)
 {
     if (t->worker < 0 || t->wrefs ||
         atomic_load(&t->state) != PD_COMPLETED ||
-        (t->size > PROTO_INLINE_MAX && t->refs))
+        (t->size > PROTO_INLINE_MAX && !atomic_load(&t->value) && t->refs))
         return;
     if (g->nfree + 2 > g->freecap) {
         g->freecap = g->freecap ? g->freecap * 2 : 256;

@@ -1,7 +1,8 @@
 /* main.c - the pdask-mpi command: run | info | check | exec-helper,
  * --help, --version; the run itself is runtime.c's. Exit codes: 0 flow
  * Completed, 1 flow Failed, 2 usage, configuration or load error, 3 a
- * worker was lost, 128 + signal when interrupted. */
+ * worker was lost, 4 stopped before the job's end time, 128 + signal when
+ * interrupted. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

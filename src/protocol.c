@@ -275,17 +275,18 @@ int proto_get_task(struct rd *r, struct proto_task *t)
 
 void proto_put_done(struct buf *b, const struct proto_done *d)
 {
-    buf_reserve(b, 56 + PROTO_INLINE_MAX);
+    buf_reserve(b, 57 + (proto_done_inline(d) ? d->size : 0));
     buf_u32(b, d->run);
     buf_u64(b, d->id);
     buf_u8(b, d->state);
     buf_u8(b, d->attempts);
+    buf_u8(b, d->flags);
     buf_u32(b, d->thread);
     buf_u64(b, d->start_us);
     buf_u64(b, d->end_us);
     buf_u32(b, d->runtime_us);
     buf_u64(b, d->size);
-    if (d->state == PD_COMPLETED && d->size <= PROTO_INLINE_MAX)
+    if (proto_done_inline(d))
         buf_put(b, d->inline_v, d->size);
     if (d->state != PD_COMPLETED)
         buf_str(b, d->message);
@@ -297,6 +298,7 @@ int proto_get_done(struct rd *r, struct proto_done *d)
     d->id = rd_u64(r);
     d->state = rd_u8(r);
     d->attempts = rd_u8(r);
+    d->flags = rd_u8(r);
     d->thread = rd_u32(r);
     d->start_us = rd_u64(r);
     d->end_us = rd_u64(r);
@@ -304,8 +306,10 @@ int proto_get_done(struct rd *r, struct proto_done *d)
     d->size = rd_u64(r);
     d->inline_v = NULL;
     d->message = NULL;
-    if (d->state == PD_COMPLETED && d->size <= PROTO_INLINE_MAX)
+    if (proto_done_inline(d) && d->size <= PROTO_MAX_MSG)
         d->inline_v = rd_take(r, d->size);
+    else if (proto_done_inline(d))
+        r->bad = true;
     if (d->state != PD_COMPLETED)
         d->message = rd_str(r);
     /* A report ends a run: only a final state is one. */

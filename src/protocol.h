@@ -104,6 +104,8 @@ enum {
     TASK_THREAD = 1 << 0,   /* run on a thread whatever the task says */
     TASK_PROCESS = 1 << 1,  /* run in a helper process */
     TASK_HOLDS = 1 << 2,    /* resources held follow the arguments */
+    TASK_INLINE = 1 << 3,   /* report the result inline whatever its size
+                               (a journal records it on rank 0) */
 };
 
 /* One task run in TAG_TASKS: header, then nargs packed values. */
@@ -144,14 +146,29 @@ struct proto_done {
     uint64_t id;
     uint8_t state;        /* enum pd_state */
     uint8_t attempts;
+    uint8_t flags;        /* DONE_* */
     uint32_t thread;      /* the executor that ran it */
     uint64_t start_us;    /* wall clock (µs since the epoch) at its start */
     uint64_t end_us;      /* and at its end (all attempts) */
     uint32_t runtime_us;
     uint64_t size;        /* packed size of the result */
-    const void *inline_v; /* the packed result when size <= PROTO_INLINE_MAX */
+    const void *inline_v; /* the packed result when it travels inline:
+                             size <= PROTO_INLINE_MAX, or DONE_INLINE */
     const char *message;  /* why it failed, or NULL */
 };
+
+/* proto_done flags */
+enum {
+    DONE_INLINE = 1 << 0,   /* a Completed run's result is inline, whatever
+                               its size (the run had TASK_INLINE) */
+};
+
+/* True when a report carries its result. */
+static inline bool proto_done_inline(const struct proto_done *d)
+{
+    return d->state == PD_COMPLETED &&
+           (d->size <= PROTO_INLINE_MAX || (d->flags & DONE_INLINE));
+}
 
 void proto_put_done(struct buf *b, const struct proto_done *d);
 int proto_get_done(struct rd *r, struct proto_done *d);

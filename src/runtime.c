@@ -19,6 +19,7 @@
 #include "comm.h"
 #include "config.h"
 #include "flow.h"
+#include "journal.h"
 #include "loader.h"
 #include "log.h"
 #include "params.h"
@@ -315,6 +316,7 @@ struct run {
     struct config cfg;
     struct pd_params params;
     struct report rep;           /* rank 0: status file and trace */
+    struct journal *jnl;         /* rank 0: the resume journal, or NULL */
     struct module *mod;
     const struct pd_flow_def *def;
     int *def_of, ndefs;          /* rank 0's task index -> local index */
@@ -376,6 +378,12 @@ static bool start(struct run *r, char **argv)
         report_open(&r->rep, r->cfg.status_path, r->cfg.trace_path,
                     r->cfg.report_path, err, sizeof(err)) != 0)
         e = err;
+    if (!e && !info && r->w.rank == 0 && r->cfg.journal_path[0]) {
+        struct journal_flow jf = { o->path, r->def->name, &r->params };
+        if (journal_open(&r->jnl, r->cfg.journal_path, &jf,
+                         r->cfg.retry_failed != 0, err, sizeof(err)) != 0)
+            e = err;
+    }
     watchdog_start(&wd, &r->cfg, r->w.rank, o->path);
     if (!e && provided < MPI_THREAD_FUNNELED)
         e = "this MPI library does not support MPI_THREAD_FUNNELED";
@@ -448,6 +456,11 @@ static int show_info(struct run *r)
     return 0;
 }
 
+static void ignore_signal(int sig)
+{
+    (void)sig;
+}
+
 /* `pdask-mpi serve`: rank 0 relays for clients (relay.c), the others
  * work, loading each client's module when it connects. The exit code. */
 static int serve(struct run *r, struct comm *c)
@@ -469,9 +482,13 @@ static int serve(struct run *r, struct comm *c)
                               r->found.gpu_first, r->found.gpus,
                               !strcmp(r->cfg.task_output, "forward") };
     /* mpirun passes SIGTERM to every rank: rank 0 stops the workers
-     * (TAG_STOP), so each exits 0 after its runs. */
-    signal(SIGTERM, SIG_IGN);
-    signal(SIGINT, SIG_IGN);
+     * (TAG_STOP), so each exits 0 after its runs. A handler, not
+     * SIG_IGN, as in run_flow. */
+    struct sigaction sa = { .sa_handler = ignore_signal };
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     setvbuf(stdout, NULL, _IOLBF, 0);
     return worker_run(c, &wo);
 }
@@ -494,7 +511,10 @@ static int run_flow(struct run *r)
         struct pd_flow *f = pd__xmalloc(sizeof(*f));
         struct sched_opts so = { r->threads, r->w.size, r->tags,
                                  (int)r->cfg.prefetch, r->cfg.heartbeat_s,
-                                 &r->rep, r->cfg.progress_s, false };
+                                 &r->rep, r->cfg.progress_s, r->jnl,
+                                 r->cfg.journal_path[0]
+                                     ? r->cfg.journal_path : NULL,
+                                 r->cfg.grace_s, false };
         int from = 0;
         const char *key;
 
@@ -513,6 +533,8 @@ static int run_flow(struct run *r)
         flow_destroy(f);
         free(f);
         report_close(&r->rep, code);
+        journal_close(r->jnl);
+        r->jnl = NULL;
         if (so.lost) {
             /* The lost rank may never exit: end the whole job. */
             fflush(NULL);
@@ -528,6 +550,17 @@ static int run_flow(struct run *r)
         /* Task output reaches mpirun through a pipe: keep it in order
          * with the logs instead of in a 4 KiB block at exit. */
         setvbuf(stdout, NULL, _IOLBF, 0);
+        /* mpirun and scancel signal every rank: with a grace period,
+         * rank 0 decides when the runs here stop (TAG_STOP, or its exit
+         * ends the job). A handler, not SIG_IGN, so that programs a task
+         * starts get the default back. */
+        if (r->cfg.grace_s > 0) {
+            struct sigaction sa = { .sa_handler = ignore_signal };
+            sigemptyset(&sa.sa_mask);
+            sa.sa_flags = SA_RESTART;
+            sigaction(SIGINT, &sa, NULL);
+            sigaction(SIGTERM, &sa, NULL);
+        }
         code = worker_run(&c, &wo);
     }
     comm_destroy(&c);
@@ -552,6 +585,7 @@ int runtime_run(char **argv, const struct options *o)
     free(r.def_of);
     free(r.threads);
     free(r.tags);
+    journal_close(r.jnl);
     params_free(&r.params);
     config_free(&r.cfg);
     loader_close(r.mod);

@@ -14,8 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fwd.h"
+#include "jobend.h"
+#include "journal.h"
 #include "loader.h"
 #include "log.h"
 #include "protocol.h"
@@ -37,6 +40,7 @@
 struct sched {
     struct comm *c;
     struct report *rep;   /* status file and trace, or NULL */
+    struct journal *jnl;  /* resume journal, or NULL */
     struct pd_flow *f;
     struct graph *g;
     struct wtable wt;
@@ -66,14 +70,23 @@ struct sched {
     int nrqlive;
     struct store holds;   /* run id -> struct res_hold, while it runs */
     double t0;
+    double grace_s;       /* after a signal, running runs get this long */
+    double stopping;      /* when the signal came (grace began), or 0 */
+    double end_s;         /* the job's end (pd__now() clock), or 0 */
+    const char *end_from; /* where end_s came from */
+    const char *journal_path; /* for the resume hint, or NULL */
+    uint64_t held;        /* ready runs not started: too close to end_s */
+    bool walltime;        /* stopped for the job's end: cancel submits */
 };
 
-/* The signal that interrupted the run, or 0: process-wide, as signals are. */
-static volatile sig_atomic_t interrupted;
+/* The signal that interrupted the run, or 0, and how many came:
+ * process-wide, as signals are. */
+static volatile sig_atomic_t interrupted, nsignals;
 
 void sched_interrupt(int sig)
 {
     interrupted = sig;
+    nsignals = nsignals + 1;
 }
 
 static const char *run_name(struct sched *s, const struct pd_future *t)
@@ -175,10 +188,8 @@ static void on_done(struct sched *s, int w, struct rd *r)
         if (log_enabled(PD_DEBUG) && d.state == PD_COMPLETED)
             log_msg(PD_DEBUG, run_name(s, t), "Finished in state Completed() "
                     "on rank %d in %.6f s", s->wt.w[w].rank, took);
-        graph_end(s->g, t, (enum pd_state)d.state,
-                  d.state == PD_COMPLETED && d.size <= PROTO_INLINE_MAX
-                      ? d.inline_v : NULL,
-                  d.message);
+        graph_end(s->g, t, (enum pd_state)d.state, d.inline_v, d.message);
+        journal_record(s->jnl, t);
     }
 }
 
@@ -244,10 +255,14 @@ static int take_requests(struct sched *s)
         struct pd_future *t = reqs[i].t;
         switch (reqs[i].kind) {
         case REQ_SUBMIT:
-            graph_add(s->g, t);
+            if (!journal_replay(s->jnl, s->g, t))
+                graph_add(s->g, t);
             if (s->lost >= 0 && !graph_state_final(atomic_load(&t->state)))
                 graph_end(s->g, t, PD_CANCELLED, NULL, "cancelled: the flow "
                           "run is ending after a worker was lost");
+            if (s->walltime && !graph_state_final(atomic_load(&t->state)))
+                graph_end(s->g, t, PD_CANCELLED, NULL, "cancelled: the flow "
+                          "run is ending before the job's end time");
             if (debug && !graph_state_final(atomic_load(&t->state)))
                 log_msg(PD_DEBUG, run_name(s, t), "Pending (%s)",
                         t->npending ? "waiting for upstream runs"
@@ -326,6 +341,11 @@ static int encode(struct sched *s, struct pd_future *t, int w,
     if (pr && pr->isolation)
         pt.flags = pr->isolation == PROFILE_ISO_PROCESS ? TASK_PROCESS
                                                          : TASK_THREAD;
+    /* With a journal, every result comes to rank 0 in the report: one
+     * writer and one file, and a run is recorded only once its result is
+     * here, so a record never names a result that died with a worker. */
+    if (s->jnl)
+        pt.flags |= TASK_INLINE;
     if (t->flags & RUN_HAS_DEPS) {
         r = rd_init(t->args, t->argslen);
         for (uint32_t i = 0; i < t->nargs; i++) {
@@ -477,9 +497,11 @@ static void wait_for_resources(struct sched *s, struct pd_future *t)
 /* Runs that wait for resources: the best head among the profiles first
  * (priority, then submission order), each profile until its head does
  * not fit anywhere this round. */
+static bool too_late(const struct sched *s, const struct pd_future *t);
+
 static int dispatch_waiting(struct sched *s, bool debug)
 {
-    int sent = 0, nopen = s->nrqlive, w;
+    int sent = 0, nopen = s->stopping ? 0 : s->nrqlive, w;
     struct pick pk;
 
     while (nopen > 0) {
@@ -500,7 +522,9 @@ static int dispatch_waiting(struct sched *s, bool debug)
         } else {
             describe(s, t, &pk);
             if (!unplaceable(s, t, &pk)) {
-                w = wtable_pick(&s->wt, &pk);
+                bool late = too_late(s, t);
+                s->held += late;
+                w = late ? -1 : wtable_pick(&s->wt, &pk);
                 if (w < 0) {
                     /* Its head does not fit: the profile is done for this
                      * round (closed: swapped past the open ones). */
@@ -524,6 +548,26 @@ static int dispatch_waiting(struct sched *s, bool debug)
     return sent;
 }
 
+/* Put t aside until the end of this round. */
+static void defer(struct sched *s, struct pd_future *t)
+{
+    if (s->ndeferred == s->deferredcap) {
+        s->deferredcap = s->deferredcap ? s->deferredcap * 2 : 16;
+        s->deferred = pd__xrealloc(s->deferred, s->deferredcap *
+                                                sizeof(*s->deferred));
+    }
+    s->deferred[s->ndeferred++] = t;
+}
+
+/* True when run t, by the mean time of its task's completed runs, would
+ * not end before the job's end time. A task with no completed run yet
+ * starts: nothing says it cannot finish. */
+static bool too_late(const struct sched *s, const struct pd_future *t)
+{
+    double mean = s->avg_s[t->def];
+    return s->end_s > 0 && mean >= 0 && pd__now() + mean > s->end_s;
+}
+
 static int dispatch(struct sched *s)
 {
     struct pd_future *t;
@@ -531,9 +575,16 @@ static int dispatch(struct sched *s)
     int sent = 0, w;
     bool debug = log_enabled(PD_DEBUG);
 
-    while ((t = graph_peek(s->g))) {
+    s->held = 0;
+    while (!s->stopping && (t = graph_peek(s->g))) {
         if (graph_state_final(atomic_load(&t->state))) {
             graph_pop(s->g); /* ended NotReady while it waited here */
+            continue;
+        }
+        if (too_late(s, t)) {
+            graph_pop(s->g);
+            defer(s, t);
+            s->held++;
             continue;
         }
         describe(s, t, &pk);
@@ -559,12 +610,7 @@ static int dispatch(struct sched *s)
             }
             /* Its workers are full (or it waits for its input's worker),
              * others may not be: look past it. */
-            if (s->ndeferred == s->deferredcap) {
-                s->deferredcap = s->deferredcap ? s->deferredcap * 2 : 16;
-                s->deferred = pd__xrealloc(s->deferred, s->deferredcap *
-                                                        sizeof(*s->deferred));
-            }
-            s->deferred[s->ndeferred++] = t;
+            defer(s, t);
             continue;
         }
         graph_pop(s->g);
@@ -635,12 +681,37 @@ static int poll_messages(struct sched *s)
     return got;
 }
 
+/* The last line of a run that stopped early: how to resume it. */
+static void resume_hint(struct sched *s)
+{
+    if (s->journal_path)
+        log_msg(PD_ERROR, s->f->name, "To resume: run the same command "
+                "with --journal %s (its completed task runs are not run "
+                "again)", s->journal_path);
+    else
+        log_msg(PD_ERROR, s->f->name, "To resume without running completed "
+                "task runs again next time, give --journal FILE");
+}
+
+/* "; N from the journal" for the summary line, or "". */
+static const char *journal_note(struct sched *s)
+{
+    static char buf[64];
+
+    if (!s->jnl)
+        return "";
+    snprintf(buf, sizeof(buf), "; %" PRIu64 " from the journal",
+             journal_replayed(s->jnl));
+    return buf;
+}
+
 static void summary(struct sched *s, int code)
 {
     struct graph *g = s->g;
     uint64_t total = atomic_load(&g->nruns), ok = g->ncompleted;
     const char *state = code == 0 ? "Completed"
-                        : code == PD_EXIT_LOST ? "Crashed" : "Failed";
+                        : code == PD_EXIT_LOST ? "Crashed"
+                        : code == PD_EXIT_WALLTIME ? "Cancelled" : "Failed";
 
     if (s->notready > NOTREADY_SHOWN)
         log_msg(PD_WARNING, s->f->name, "%" PRIu64 " more task runs ended "
@@ -648,8 +719,11 @@ static void summary(struct sched *s, int code)
                 s->notready - NOTREADY_SHOWN);
     log_msg(code == 0 ? PD_INFO : PD_ERROR, s->f->name,
             "Finished in state %s: %" PRIu64 " of %" PRIu64
-            " task runs completed, %" PRIu64 " did not, in %.3f s",
-            state, ok, total, total - ok, pd__now() - s->t0);
+            " task runs completed, %" PRIu64 " did not, in %.3f s%s",
+            state, ok, total, total - ok, pd__now() - s->t0,
+            journal_note(s));
+    if (code == PD_EXIT_WALLTIME)
+        resume_hint(s);
 }
 
 /* Worker w fell silent: its runs crashed with it, and since results it
@@ -695,9 +769,9 @@ static void lose(struct sched *s, int w, double silent)
     flow_notify(s->f);
 }
 
-/* After SIGINT or SIGTERM: cancel what has not ended, say so in the
- * summary, and exit 128 + the signal without waiting for the flow
- * function or the workers (mpirun is ending them). */
+/* After SIGINT or SIGTERM (and the grace period): cancel what has not
+ * ended, say so in the summary, and exit 128 + the signal without waiting
+ * for the flow function or the workers (mpirun is ending them). */
 static void stop_interrupted(struct sched *s)
 {
     int sig = interrupted;
@@ -712,13 +786,76 @@ static void stop_interrupted(struct sched *s)
             "cancelled", name, n);
     log_msg(PD_ERROR, s->f->name, "Finished in state Cancelled: %" PRIu64
             " of %" PRIu64 " task runs completed, %" PRIu64 " did not, in "
-            "%.3f s; exit code %d", g->ncompleted, atomic_load(&g->nruns),
+            "%.3f s%s; exit code %d", g->ncompleted, atomic_load(&g->nruns),
             atomic_load(&g->nruns) - g->ncompleted, pd__now() - s->t0,
-            128 + sig);
+            journal_note(s), 128 + sig);
+    journal_close(s->jnl);
+    resume_hint(s);
     if (s->rep)
         report_close(s->rep, 128 + sig);
     fflush(NULL);
     _exit(128 + sig);
+}
+
+/* Under mpirun, a signal to mpirun reaches every rank, and mpirun kills
+ * them odls_base_sigkill_timeout seconds later (1 by default): end the
+ * grace period before that, so the summary and the journal are written. */
+static void cap_grace(struct sched *s)
+{
+    const char *kill = getenv("OMPI_MCA_odls_base_sigkill_timeout");
+    double limit = (kill ? atof(kill) : 1.0) - 0.5;
+
+    if (!getenv("OMPI_COMM_WORLD_SIZE") || s->grace_s <= limit)
+        return;
+    if (limit < 0)
+        limit = 0;
+    log_msg(PD_WARNING, s->f->name, "grace_period cut from %g s to %g s: "
+            "mpirun kills every rank %s s after it is signalled (give "
+            "mpirun --mca odls_base_sigkill_timeout N for more)",
+            s->grace_s, limit, kill ? kill : "1");
+    s->grace_s = limit;
+}
+
+/* SIGINT or SIGTERM came: start no run, give running ones the grace
+ * period, then stop (stop_interrupted). A second signal, or no grace
+ * period, stops at once. Call before any MPI call of a round: with no
+ * grace, peers may be dying. */
+static void check_interrupt(struct sched *s)
+{
+    if (!interrupted)
+        return;
+    if (!s->stopping) {
+        s->stopping = pd__now();
+        cap_grace(s);
+        if (s->grace_s > 0 && s->inflight && nsignals < 2)
+            log_msg(PD_WARNING, s->f->name, "%s: starting no new task "
+                    "runs; the %" PRIu64 " sent to workers (running or queued "
+                    "there) get up to %g s to end (grace_period; signal "
+                    "again to stop now)",
+                    interrupted == SIGINT ? "SIGINT" : "SIGTERM",
+                    s->inflight, s->grace_s);
+    }
+    if (!s->inflight || nsignals > 1 || s->lost >= 0 ||
+        pd__now() - s->stopping >= s->grace_s)
+        stop_interrupted(s);
+}
+
+/* The job ends soon: no ready run can finish before it, and none is
+ * running. Cancel what has not ended; the flow thread wakes up with
+ * them and returns, and the run ends with PD_EXIT_WALLTIME. */
+static void stop_walltime(struct sched *s)
+{
+    char msg[256];
+
+    snprintf(msg, sizeof(msg), "cancelled: it would not end before the "
+             "job's end time (%s)", s->end_from);
+    uint64_t n = graph_end_all(s->g, PD_CANCELLED, msg);
+    log_msg(PD_ERROR, s->f->name, "The job ends in %.0f s (%s): no task "
+            "run left can finish before then (by the mean time of its "
+            "task's completed runs); %" PRIu64 " task runs cancelled",
+            s->end_s - pd__now(), s->end_from, n);
+    s->walltime = true;
+    flow_notify(s->f);
 }
 
 /* The progress line or bar: runs done of submitted, running, failed,
@@ -785,16 +922,18 @@ static void loop(struct sched *s)
         /* Read flow_done first: once it is set, every request and report
          * the flow depends on has been handled by the rounds before. */
         bool done = atomic_load(&f->flow_done) && s->fetches == 0;
-        if (interrupted) /* before any MPI call: peers may be dying */
-            stop_interrupted(s);
+        check_interrupt(s); /* before any MPI call: peers may be dying */
         int busy = take_requests(s);
         busy += poll_messages(s);
         busy += dispatch(s);
         busy += send_frees(s);
         busy += comm_progress(s->c);
         check_heartbeats(s);
+        if (s->held && !s->inflight && !s->walltime && !s->stopping)
+            stop_walltime(s);
         show_progress(s, false);
         log_bad(s);
+        journal_tick(s->jnl, false);
         if (busy) {
             flow_notify(f);
             comm_busy(s->c);
@@ -821,6 +960,8 @@ static int outcome(struct sched *s)
     code = f->flow_rc != 0 || atomic_load(&f->g.nfailed) ? 1 : 0;
     if (s->lost >= 0)
         code = PD_EXIT_LOST;
+    else if (s->walltime)
+        code = PD_EXIT_WALLTIME;
     if (f->flow_rc != 0)
         log_msg(PD_ERROR, f->name, "flow function returned %d", f->flow_rc);
     summary(s, code);
@@ -833,8 +974,7 @@ static int outcome(struct sched *s)
 static void drain(struct sched *s)
 {
     while (s->inflight && s->lost < 0) {
-        if (interrupted) /* before any MPI call, as in loop() */
-            stop_interrupted(s);
+        check_interrupt(s); /* before any MPI call, as in loop() */
         int busy = poll_messages(s) + comm_progress(s->c);
         check_heartbeats(s);
         if (busy)
@@ -857,6 +997,16 @@ static void sched_init(struct sched *s, struct comm *c, struct pd_flow *f,
     s->g = &f->g;
     s->prefetch = o->prefetch;
     s->rep = o->report;
+    s->jnl = o->journal;
+    s->journal_path = o->journal_path;
+    s->grace_s = o->grace_s;
+    double end = jobend_read(&s->end_from);
+    if (end > 0) {
+        s->end_s = now + (end - (double)time(NULL));
+        log_msg(PD_INFO, f->name, "The job ends in %.0f s (%s): task runs "
+                "that would not finish by then are not started",
+                s->end_s - now, s->end_from);
+    }
     s->progress_s = o->progress_s;
     s->tty = isatty(STDERR_FILENO);
     s->shown = pd__now();

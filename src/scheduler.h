@@ -17,6 +17,10 @@ struct sched_opts {
     double heartbeat_s;   /* a worker silent this long is lost (> 0) */
     struct report *report; /* status file and trace, or NULL */
     double progress_s;    /* progress every this often; 0: none */
+    struct journal *journal; /* resume journal (journal.h), or NULL */
+    const char *journal_path; /* its path, for the resume hint */
+    double grace_s;       /* after SIGINT/SIGTERM, running runs get this
+                             long to end (0: cancel at once) */
     bool lost;            /* out: a worker was lost; the caller must end
                              the job (MPI_Abort), as the lost rank may
                              never exit */
@@ -26,10 +30,14 @@ struct sched_opts {
  * process exit code: 0 all completed, 1 anything failed, 2 usage error,
  * PD_EXIT_LOST a worker was lost. */
 #define PD_EXIT_LOST 3
+/* Stopped before the job's end time (jobend.h): what was left could not
+ * finish in time; the run resumes with --journal. */
+#define PD_EXIT_WALLTIME 4
 
 /* From a signal handler on rank 0: stop the flow run (SIGINT, SIGTERM).
- * The scheduler cancels what has not ended, prints the summary and exits
- * the process with 128 + sig. Async-signal-safe. */
+ * The scheduler starts no new run, gives running ones grace_s to end (a
+ * second signal ends that), cancels what has not ended, prints the
+ * summary and exits the process with 128 + sig. Async-signal-safe. */
 void sched_interrupt(int sig);
 int sched_run(struct comm *c, struct pd_flow *f, struct sched_opts *o);
 

@@ -1141,9 +1141,12 @@ static int drain_done(struct worker *wk)
             if (t->state == PD_COMPLETED) {
                 d.size = t->result.len;
                 d.inline_v = t->result.data;
+                if (t->flags & TASK_INLINE)
+                    d.flags = DONE_INLINE;
             }
-            if (b.len + 64 + (d.message ? strlen(d.message) : 0) >
-                PROTO_MAX_MSG) {
+            size_t more = 64 + (d.message ? strlen(d.message) : 0) +
+                          (proto_done_inline(&d) ? d.size : 0);
+            if (n && b.len + more > PROTO_MAX_MSG) {
                 proto_set_count(&b, n);
                 comm_send(wk->c, rank_peer(0), TAG_DONE, &b);
                 proto_begin(&b);

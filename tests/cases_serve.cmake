@@ -3,7 +3,7 @@
 # temporary directory (the per-user token), and ends every process it
 # started. SERIAL: the fairness case times flows.
 foreach(case basic token stale build garbage killed shutdown encrypted
-             address crash names intruder)
+             address crash names intruder journal)
   pd_script(serve.${case} SCRIPT serve.sh PASS "serve ${case} ok" TIMEOUT 240
     ARGS ${case} $<TARGET_FILE:pdask-mpi> ${CMAKE_CURRENT_BINARY_DIR}/flows
          ${PROJECT_BINARY_DIR}/examples)

@@ -19,6 +19,7 @@
 #   intruder  an authenticated client (tests/serve_peer.py) that sends
 #             another flow run's entries, a bad rank, a bad tag, a cut
 #             entry: disconnected each time, the relay serves on
+#   journal   a client's --journal: the second run takes every run from it
 #   crash     under process isolation a client's crashing task is one
 #             Crashed run; the cluster serves on
 # Every process started here is ended by the trap.
@@ -377,6 +378,20 @@ intruder)
     [ "$n" = 4 ] || fail "$n of 4 intruders disconnected"
     client ok.log --scheduler-file "$sf" "$flows/deps.so"
     [ $rc = 0 ] || fail "the relay does not serve after intruders: exit $rc"
+    serve_stop
+    ;;
+journal)
+    serve_start serve.log
+    client j1.log --journal "$tmp/j.pdj" --scheduler-file "$sf" \
+        "$flows/sleeper.so" n=20 ms=1 say=1
+    [ $rc = 0 ] || fail "journal, first run: exit $rc"
+    has j1.log "Finished in state Completed: 20 of 20 task runs completed, 0 did not, in [0-9.]+ s; 0 from the journal"
+    client j2.log --journal "$tmp/j.pdj" --scheduler-file "$sf" \
+        "$flows/sleeper.so" n=20 ms=1 say=1
+    [ $rc = 0 ] || fail "journal, second run: exit $rc"
+    has j2.log "sleeper: sum 190 of 190"
+    has j2.log "; 20 from the journal"
+    grep -q "nap " j2.log && fail "the second run ran task runs again"
     serve_stop
     ;;
 crash)

@@ -2,7 +2,7 @@
 # slurm.sh PDASK_MPI FLOWS_DIR EXAMPLES_DIR - submits jobscripts/pdask-mpi.sbatch
 # to a private single-node SLURM (../shared/slurm) and checks the jobs' exit
 # codes and output: a flow that completes (0), one with failed task runs
-# (1), a bad parameter (2), and task logs and output with their run names. Prints "N passed, M failed"; 77 (skipped)
+# (1), a bad parameter (2), task logs and output with their run names, and a job whose end time comes first (4). Prints "N passed, M failed"; 77 (skipped)
 # without root, ../shared/slurm, or a SLURM that starts.
 set -uo pipefail
 PD=$1 FLOWS=$2 EX=$3
@@ -69,6 +69,24 @@ if [ $rc = 0 ] && grep -Eq "INFO +\| talk-1 on rank [12] \| log 1\.2$" logs.out 
     ok "task logs and output reach the job's output file with run names"
 else
     bad "task logs and output in the job's output file (job exit $rc)"; tail -5 logs.out
+fi
+
+# The job's end time: a 1-minute job of 10 s runs (two at a time). Rank 0
+# reads the end time from SLURM and starts no run that would end after
+# it: the job ends by itself with exit 4 and the resume hint, before
+# SLURM's limit.
+PDASK_MPI=$PD LOCAL_SLURM_WAIT_TIMEOUT=180 \
+    bash "$SLURM/sbatch-wait.sh" --ntasks=3 --time=1 \
+    --output="$ST/walltime.out" --export=ALL "$JOB" -t 1 --prefetch 0 \
+    --journal "$ST/w.pdj" "$FLOWS/journal.so" out="$ST/side" n=12 \
+    sleep_ms=10000 2>/dev/null; rc=$?
+if [ $rc = 4 ] &&
+   grep -Eq "The job ends in [0-9]+ s \((SLURM_JOB_END_TIME|squeue)\)" walltime.out &&
+   grep -q "no task run left can finish before then" walltime.out &&
+   grep -q "To resume: run the same command with --journal $ST/w.pdj" walltime.out; then
+    ok "the job's end time: exit 4 before SLURM's limit, with the resume hint"
+else
+    bad "the job's end time (job exit $rc, want 4)"; tail -8 walltime.out
 fi
 
 echo "$pass passed, $fail failed"

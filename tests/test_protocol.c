@@ -108,10 +108,16 @@ static void messages(void)
     d.id = 11;
     d.size = 1 << 20; /* big: stays on the worker, only its size travels */
     proto_put_done(&b, &d);
-    proto_set_count(&b, 4);
+    uint8_t whole[32] = { PD_BYTES, 27 };
+    d.id = 12; /* big, but asked for inline (a journal is on) */
+    d.flags = DONE_INLINE;
+    d.size = sizeof(whole);
+    d.inline_v = whole;
+    proto_put_done(&b, &d);
+    proto_set_count(&b, 5);
 
     struct rd r = rd_init(b.data, b.len);
-    CHECK_EQ(proto_get_count(&r), 4);
+    CHECK_EQ(proto_get_count(&r), 5);
     CHECK_EQ(proto_get_task(&r, &t2), 0);
     CHECK_EQ(t2.run, 7);
     CHECK_EQ(t2.priority, -4);
@@ -137,6 +143,10 @@ static void messages(void)
     CHECK_EQ(proto_get_done(&r, &d2), 0);
     CHECK_EQ(d2.size, 1 << 20);
     CHECK(d2.inline_v == NULL);
+    CHECK_EQ(proto_get_done(&r, &d2), 0);
+    CHECK_EQ(d2.id, 12);
+    CHECK_EQ(d2.flags, DONE_INLINE);
+    CHECK(d2.inline_v && memcmp(d2.inline_v, whole, sizeof(whole)) == 0);
     CHECK(r.p == r.end);
 
     /* Fetch and data entries, including a miss. */

@@ -55,7 +55,8 @@ static void check(const struct options *o, int argc, char **argv)
         REQUIRE(memchr(s->key, '\0', sizeof(s->key)) && s->key[0]);
         /* A value is a word of argv, or what a flag option stands for. */
         REQUIRE(s->value && (in_argv(argv, argc, s->value) ||
-                             strcmp(s->source, "--no-progress") == 0));
+                             strcmp(s->source, "--no-progress") == 0 ||
+                             strcmp(s->source, "--retry-failed") == 0));
         REQUIRE(s->source && s->source[0] == '-');
     }
     REQUIRE(o->nparams >= 0 && o->params + o->nparams == argv + argc);

@@ -137,7 +137,7 @@ static void done(struct rd *r, const uint8_t *lo)
 
         if (proto_get_done(r, &d) != 0)
             break;
-        if (d.state == PD_COMPLETED && d.size <= PROTO_INLINE_MAX) {
+        if (proto_done_inline(&d)) {
             REQUIRE(d.inline_v || d.size == 0);
             if (d.inline_v)
                 inside(lo, r, d.inline_v, d.size);
@@ -145,9 +145,9 @@ static void done(struct rd *r, const uint8_t *lo)
         if (d.state != PD_COMPLETED) {
             REQUIRE(d.message);
             inside(lo, r, d.message, strlen(d.message) + 1);
-            /* run 4, id 8, state 1, attempts 1, thread 4, start 8, end
-             * 8, runtime 4, size 8: the message length is at 46. */
-            if (!plain_str(from + 46, d.message))
+            /* run 4, id 8, state 1, attempts 1, flags 1, thread 4, start
+             * 8, end 8, runtime 4, size 8: the message length is at 47. */
+            if (!plain_str(from + 47, d.message))
                 continue;
         }
         proto_put_done(&b, &d);

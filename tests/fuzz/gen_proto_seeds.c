@@ -75,6 +75,10 @@ int main(int argc, char **argv)
     ok.inline_v = packed;
     struct proto_done big = { .run = 1, .id = 8, .state = PD_COMPLETED,
                               .attempts = 1, .runtime_us = 20, .size = 4096 };
+    uint8_t whole[64] = { PD_BYTES, 59 };
+    struct proto_done jbig = { .run = 1, .id = 10, .state = PD_COMPLETED,
+                               .attempts = 1, .flags = DONE_INLINE,
+                               .size = sizeof(whole), .inline_v = whole };
     struct proto_done bad = { .run = 1, .id = 9, .state = PD_FAILED,
                               .attempts = 2, .runtime_us = 30,
                               .message = "task returned 1" };
@@ -82,7 +86,8 @@ int main(int argc, char **argv)
     proto_put_done(&b, &ok);
     proto_put_done(&b, &big);
     proto_put_done(&b, &bad);
-    proto_set_count(&b, 3);
+    proto_put_done(&b, &jbig);
+    proto_set_count(&b, 4);
     save("done", 1, &b);
 
     struct proto_fetch f = { 1, 7, 1, 99, 0 };
