@@ -41,8 +41,9 @@ struct pd_cluster_ops {
      * non-zero with a message in err that says what to do. */
     int (*start)(const struct pd_cluster_req *req, MPI_Comm *inter,
                  char *err, size_t errlen);
-    /* Add n workers the same way; called by adaptive scaling, which is
-     * not in this version. May be NULL. */
+    /* Add n workers the same way; called by adaptive scaling
+     * ([adapt_kwargs]). May be NULL: the pool then keeps its workers. The
+     * workers it adds leave by MPI_Comm_disconnect of *inter. */
     int (*scale)(const struct pd_cluster_req *req, int n, MPI_Comm *inter,
                  char *err, size_t errlen);
     /* After the workers have stopped, before MPI_Finalize. May be NULL. */

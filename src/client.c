@@ -347,10 +347,14 @@ int client_run(const struct options *o)
 
     struct comm c;
     struct pd_flow *f = pd__xmalloc(sizeof(*f));
-    struct sched_opts so = { threads, nranks, tags, (int)cfg.prefetch,
-                             cfg.heartbeat_s, &rep, cfg.progress_s, jnl,
-                             cfg.journal_path[0] ? cfg.journal_path : NULL,
-                             cfg.grace_s, false };
+    /* No .grow: a served cluster is sized where it was started. */
+    struct sched_opts so = {
+        .threads = threads, .nranks = nranks, .tags = tags,
+        .prefetch = (int)cfg.prefetch, .heartbeat_s = cfg.heartbeat_s,
+        .report = &rep, .progress_s = cfg.progress_s, .journal = jnl,
+        .journal_path = cfg.journal_path[0] ? cfg.journal_path : NULL,
+        .grace_s = cfg.grace_s,
+    };
     struct sigaction sa = { .sa_handler = sched_interrupt };
 
     sigemptyset(&sa.sa_mask);

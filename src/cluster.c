@@ -89,16 +89,23 @@ bool cluster_agree_tasks(MPI_Comm comm, const struct module *m,
     return cluster_agree(comm, e);
 }
 
-MPI_Comm cluster_join_parent(void)
+MPI_Comm cluster_join_parent(MPI_Comm *parent)
 {
-    MPI_Comm parent, merged;
+    MPI_Comm merged;
 
-    MPI_Comm_get_parent(&parent);
-    if (parent == MPI_COMM_NULL)
+    MPI_Comm_get_parent(parent);
+    if (*parent == MPI_COMM_NULL)
         return MPI_COMM_NULL;
-    MPI_Intercomm_merge(parent, 1, &merged);
-    MPI_Comm_free(&parent);
+    MPI_Intercomm_merge(*parent, 1, &merged);
     return merged;
+}
+
+void cluster_leave(MPI_Comm *merged, MPI_Comm *inter)
+{
+    if (*merged != MPI_COMM_NULL)
+        MPI_Comm_free(merged);
+    if (*inter != MPI_COMM_NULL)
+        MPI_Comm_disconnect(inter);
 }
 
 const char *cluster_self_exe(void)
@@ -112,14 +119,13 @@ const char *cluster_self_exe(void)
     return exe;
 }
 
-int cluster_spawn(int n, char **argv, MPI_Comm *out, char *err,
-                  size_t errlen)
+int cluster_spawn(int n, char **argv, MPI_Comm *out, MPI_Comm *inter,
+                  char *err, size_t errlen)
 {
     char cwd[4096], ebuf[MPI_MAX_ERROR_STRING];
     const char *exe = cluster_self_exe();
     int *codes, rc, cores = 0;
     struct topology tp;
-    MPI_Comm inter;
     MPI_Info info;
 
     if (!exe) {
@@ -140,9 +146,13 @@ int cluster_spawn(int n, char **argv, MPI_Comm *out, char *err,
      * the user's consent (OMPI_MCA_rmaps_base_oversubscribe=1). */
     if (n <= cores)
         MPI_Info_set(info, "map_by", ":OVERSUBSCRIBE");
+    /* Hosts of the job's allocation to start them on (MPI's "host" key):
+     * for a test, a host outside it makes the spawn fail. */
+    if (getenv("PDASK_SPAWN_HOSTS"))
+        MPI_Info_set(info, "host", getenv("PDASK_SPAWN_HOSTS"));
     /* A failed spawn is reported, not fatal: errors return here only. */
     MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
-    rc = MPI_Comm_spawn((char *)exe, argv, n, info, 0, MPI_COMM_SELF, &inter,
+    rc = MPI_Comm_spawn((char *)exe, argv, n, info, 0, MPI_COMM_SELF, inter,
                         codes);
     MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_ARE_FATAL);
     MPI_Info_free(&info);
@@ -164,8 +174,7 @@ int cluster_spawn(int n, char **argv, MPI_Comm *out, char *err,
                  "-n N", n, comm_strerror(rc, ebuf, sizeof(ebuf)));
         return -1;
     }
-    MPI_Intercomm_merge(inter, 0, out);
-    MPI_Comm_free(&inter);
+    MPI_Intercomm_merge(*inter, 0, out);
     return 0;
 }
 
@@ -265,13 +274,13 @@ static const char *check_ops(const void *sym, char *why, size_t len)
 }
 
 int cluster_plugin_start(const char *spec, struct pd_cluster_req *req,
-                         MPI_Comm *out, const struct pd_cluster_ops **ops,
-                         char *err, size_t errlen)
+                         MPI_Comm *out, MPI_Comm *inter,
+                         const struct pd_cluster_ops **ops, char *err,
+                         size_t errlen)
 {
     const char *colon = strrchr(spec, ':');
     const struct pd_cluster_ops *p;
     char path[4096], why[1024];
-    MPI_Comm inter = MPI_COMM_NULL;
     void *h, *sym;
 
     /* On every failure *ops stays NULL: the caller calls close() only
@@ -301,15 +310,16 @@ int cluster_plugin_start(const char *spec, struct pd_cluster_req *req,
     p = sym;
     req->exe = cluster_self_exe();
     why[0] = '\0';
-    if (p->start(req, &inter, why, sizeof(why)) != 0 ||
-        inter == MPI_COMM_NULL) {
+    *inter = MPI_COMM_NULL;
+    if (p->start(req, inter, why, sizeof(why)) != 0 ||
+        *inter == MPI_COMM_NULL) {
         /* The handle stays open: a start that ran may have left MPI
          * callbacks or threads in the plugin's code. */
         snprintf(err, errlen, "cluster_class %s: start failed: %s", spec,
                  why[0] ? why : "no workers");
         return -1;
     }
-    MPI_Intercomm_merge(inter, 0, out);
+    MPI_Intercomm_merge(*inter, 0, out);
     *ops = p;   /* the handle stays open: close() is in it */
     return 0;
 

@@ -25,13 +25,21 @@ bool cluster_agree_tasks(MPI_Comm comm, const struct module *m,
                          const char *path, int **def_of, int *ndefs);
 
 /* The communicator of a spawned worker: merged with its parent, or
- * MPI_COMM_NULL when this process was not spawned. */
-MPI_Comm cluster_join_parent(void);
+ * MPI_COMM_NULL when this process was not spawned. *parent is the
+ * intercommunicator, kept for cluster_leave. */
+MPI_Comm cluster_join_parent(MPI_Comm *parent);
 
 /* Spawn n workers running this program with argv (argv[0] excluded) and
- * merge them in; 0, or -1 with a message in err. */
-int cluster_spawn(int n, char **argv, MPI_Comm *out, char *err,
-                  size_t errlen);
+ * merge them in (*out); *inter is kept for cluster_leave. 0, or -1 with a
+ * message in err. */
+int cluster_spawn(int n, char **argv, MPI_Comm *out, MPI_Comm *inter,
+                  char *err, size_t errlen);
+
+/* Part with spawned processes (either side): free the merged
+ * communicator and disconnect the intercommunicator, so each side may
+ * finalize without the other. Open MPI 4.1 hangs in MPI_Comm_disconnect
+ * of a merged communicator, not of the intercommunicator. */
+void cluster_leave(MPI_Comm *merged, MPI_Comm *inter);
 
 struct pd_cluster_ops;
 struct pd_cluster_req;
@@ -39,8 +47,9 @@ struct pd_cluster_req;
 /* Start workers with the plugin named by spec, "PATH.so:SYMBOL", and merge
  * them in; *ops is kept for close(). 0, or -1 with a message in err. */
 int cluster_plugin_start(const char *spec, struct pd_cluster_req *req,
-                         MPI_Comm *out, const struct pd_cluster_ops **ops,
-                         char *err, size_t errlen);
+                         MPI_Comm *out, MPI_Comm *inter,
+                         const struct pd_cluster_ops **ops, char *err,
+                         size_t errlen);
 
 /* The path of this program, for workers to run; NULL if unknown. */
 const char *cluster_self_exe(void);

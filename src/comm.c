@@ -51,6 +51,19 @@ int comm_add(struct comm *c, MPI_Comm comm)
     return c->neps++;
 }
 
+double comm_disconnect(struct comm *c, int ep, MPI_Comm *inter)
+{
+    double t0 = pd__now();
+
+    assert(ep > 0 && ep < c->neps);
+    if (c->eps[ep] != MPI_COMM_NULL)
+        MPI_Comm_free(&c->eps[ep]);
+    c->eps[ep] = MPI_COMM_NULL;
+    if (*inter != MPI_COMM_NULL)
+        MPI_Comm_disconnect(inter);
+    return pd__now() - t0;
+}
+
 void comm_destroy(struct comm *c)
 {
     if (c->link) {
@@ -172,6 +185,8 @@ bool comm_recv(struct comm *c, struct peer *from, int *tag, uint8_t **data,
     /* Matched probes: the message probed is the one received. */
     for (int i = 0; i < c->neps; i++) {
         int ep = (c->next_ep + i) % c->neps;
+        if (c->eps[ep] == MPI_COMM_NULL)
+            continue; /* disconnected */
         if (MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, c->eps[ep], &flag,
                         &msg, &st) != MPI_SUCCESS) {
             comm_error(c, "MPI_Improbe", -1);

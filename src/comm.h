@@ -49,6 +49,12 @@ void comm_destroy(struct comm *c);
 /* Serve one more communicator; returns its endpoint number. */
 int comm_add(struct comm *c, MPI_Comm comm);
 
+/* Stop serving endpoint ep, a merged spawn, and part with its processes:
+ * free it and disconnect inter, the intercommunicator it was merged from
+ * (MPI_Comm_disconnect blocks until they disconnect too). Its number is
+ * never reused. Returns the seconds it blocked. */
+double comm_disconnect(struct comm *c, int ep, MPI_Comm *inter);
+
 /* A message being built for one rank: a count header, then entries. */
 struct batch {
     struct buf b;

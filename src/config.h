@@ -38,6 +38,10 @@
     X(cluster_kwargs, isolation, isolation, STR, "thread", 0, 0)            \
     X(adapt_kwargs, minimum, adapt_minimum, INT, 0, 0, 4096)                \
     X(adapt_kwargs, maximum, adapt_maximum, INT, 0, 0, 4096)                \
+    X(adapt_kwargs, interval, adapt_interval_s, REAL, 1, 0, 1e6)            \
+    X(adapt_kwargs, target_duration, adapt_target_s, REAL, 5, 0, 1e6)       \
+    X(adapt_kwargs, wait_count, adapt_wait_count, INT, 3, 1, 1000)          \
+    X(adapt_kwargs, unknown_duration, adapt_unknown_s, REAL, 0.5, 0, 1e6)   \
     X(client_kwargs, timeout, timeout_s, REAL, 60, 0, 1e6)                  \
     X(client_kwargs, heartbeat, heartbeat_s, REAL, 10, 0, 1e6)              \
     X(client_kwargs, progress, progress_s, REAL, 30, 0, 1e6)                \
@@ -81,6 +85,10 @@ struct config {
     long prefetch;
     char *isolation;          /* thread or process, for every task */
     long adapt_minimum, adapt_maximum; /* adaptive when maximum > 0 */
+    double adapt_interval_s;  /* between scaling decisions */
+    double adapt_target_s;    /* work the pool should finish in this */
+    long adapt_wait_count;    /* proposals in a row before a retirement */
+    double adapt_unknown_s;   /* a run of a task never timed yet */
     double timeout_s;         /* start-up and spawn timeout */
     double heartbeat_s;       /* a worker silent this long is lost */
     double progress_s;        /* a progress line this often in a batch

@@ -77,7 +77,7 @@ const char *runtime_resolve(const struct options *o, struct config *cfg,
 /* Start the temporary cluster a lone process needs (cluster_class auto or
  * spawn): n_workers, else fill the node. NULL, or the message. */
 static const char *start_temporary(struct config *cfg, char **argv,
-                                   MPI_Comm *comm,
+                                   MPI_Comm *comm, MPI_Comm *inter,
                                    const struct pd_cluster_ops **ops,
                                    char *err, size_t errlen)
 {
@@ -107,14 +107,14 @@ static const char *start_temporary(struct config *cfg, char **argv,
         };
         log_msg(PD_INFO, "pdask-mpi", "Creating a cluster with %s: %d "
                 "workers", cfg->cluster_class, workers);
-        if (cluster_plugin_start(cfg->cluster_class, &req, comm, ops, err,
-                                 errlen) != 0)
+        if (cluster_plugin_start(cfg->cluster_class, &req, comm, inter, ops,
+                                 err, errlen) != 0)
             return err;
         return NULL;
     }
     log_msg(PD_INFO, "pdask-mpi", "Creating a temporary cluster: spawning "
             "%d workers", workers);
-    if (cluster_spawn(workers, argv + 1, comm, err, errlen) != 0)
+    if (cluster_spawn(workers, argv + 1, comm, inter, err, errlen) != 0)
         return err;
     return NULL;
 }
@@ -214,6 +214,8 @@ static void watchdog_stop(struct watchdog *wd)
 
 struct world {
     MPI_Comm comm;     /* rank 0 schedules, the others work */
+    MPI_Comm inter;    /* spawned workers and their spawner: what comm
+                          was merged from, or MPI_COMM_NULL */
     int rank, size;
     bool spawned;      /* this process is a spawned worker */
 };
@@ -273,7 +275,12 @@ static void print_info(const struct world *w, const struct config *cfg,
            "./pdask.ini or $PDASK_CONFIG)");
     printf("settings:\n");
     config_print(cfg, stdout);
-    if (w->size == 1) {
+    if (w->size == 1 && cfg->adapt_maximum > 0 &&
+        !strchr(cfg->cluster_class, ':') &&
+        strcmp(cfg->cluster_class, "mpi") != 0) {
+        printf("MPI world: 1 rank: a run starts with no worker and spawns "
+               "them as work comes (adaptive)\n");
+    } else if (w->size == 1) {
         int workers, th;
         cluster_fill_node(have_topo ? tp->ncores : 1, &workers, &th);
         if (cfg->n_workers > 0)
@@ -286,6 +293,14 @@ static void print_info(const struct world *w, const struct config *cfg,
         printf("MPI world: %d ranks: 1 scheduler + %d workers\n", w->size,
                w->size - 1);
     }
+    if (cfg->adapt_maximum > 0)
+        printf("adaptive: between %ld and %ld workers (the job's own "
+               "ranks count and stay); a decision every %g s for work to "
+               "end within %g s; an idle worker retired after %ld "
+               "proposals; an untimed task counts %g s\n",
+               cfg->adapt_minimum, cfg->adapt_maximum, cfg->adapt_interval_s,
+               cfg->adapt_target_s, cfg->adapt_wait_count,
+               cfg->adapt_unknown_s);
     for (int r = 0; r < w->size; r++) {
         if (r == 0)
             printf("  rank 0 on %s: scheduler and flow\n", hosts);
@@ -327,6 +342,9 @@ struct run {
     struct res_found found;      /* this rank's share of its node's GPUs */
     struct res_tags *tags;       /* rank 0: resource tags of each rank */
     const struct pd_cluster_ops *ops;
+    char **argv;                 /* the command line, for spawned workers */
+    bool temporary;              /* rank 0 started its workers (spawn or
+                                    plugin): they disconnect at the end */
 };
 
 /* Each rank's resource tags (hwloc's share of its node, then the INI
@@ -351,6 +369,14 @@ static void gather_tags(struct run *r, const int share[2])
                MPI_BYTE, 0, r->w.comm);
 }
 
+/* Adaptive scaling with no job ranks to start from: a lone process (or
+ * mpirun -n 1) starts with no worker and spawns as work comes. */
+static bool adaptive_alone(const struct config *cfg)
+{
+    return cfg->adapt_maximum > 0 && !strchr(cfg->cluster_class, ':') &&
+           strcmp(cfg->cluster_class, "mpi") != 0;
+}
+
 /* MPI up, settings resolved, the cluster made or joined, tasks agreed,
  * threads sized. false after the error was reported (exit 2). */
 static bool start(struct run *r, char **argv)
@@ -363,7 +389,8 @@ static bool start(struct run *r, char **argv)
     int provided;
 
     MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
-    r->w.comm = cluster_join_parent();
+    r->w.inter = MPI_COMM_NULL;
+    r->w.comm = cluster_join_parent(&r->w.inter);
     r->w.spawned = r->w.comm != MPI_COMM_NULL;
     if (!r->w.spawned)
         MPI_Comm_dup(MPI_COMM_WORLD, &r->w.comm);
@@ -391,17 +418,30 @@ static bool start(struct run *r, char **argv)
     if (serve && !r->w.spawned && r->w.size == 1 && !e)
         e = "pdask-mpi serve runs on the ranks of a job: mpirun -n N "
             "pdask-mpi serve with N >= 2 (rank 0 serves, the others work)";
-    if (!info && !serve && !r->w.spawned && r->w.size == 1) {
+    if (serve && !e && r->cfg.adapt_maximum > 0) {
+        snprintf(err, sizeof(err), "adapt_kwargs (%s): a served cluster "
+                 "keeps the job's workers; adaptive scaling is for a flow's "
+                 "own cluster", r->cfg.source[CFG_adapt_maximum]);
+        e = err;
+    }
+    r->argv = argv;
+    if (!info && !serve && !r->w.spawned && r->w.size == 1 && !e &&
+        adaptive_alone(&r->cfg)) {
+        log_msg(PD_INFO, "pdask-mpi", "Adaptive cluster: starting with no "
+                "worker, spawning between %ld and %ld as work comes",
+                r->cfg.adapt_minimum, r->cfg.adapt_maximum);
+    } else if (!info && !serve && !r->w.spawned && r->w.size == 1) {
         /* Alone: make a temporary cluster, or say why not. */
         if (!e)
-            e = start_temporary(&r->cfg, argv, &r->w.comm, &r->ops, err,
-                                sizeof(err));
+            e = start_temporary(&r->cfg, argv, &r->w.comm, &r->w.inter,
+                                &r->ops, err, sizeof(err));
         if (e) {
             log_error("%s", e);
             watchdog_stop(&wd);
             return false;
         }
         MPI_Comm_size(r->w.comm, &r->w.size);
+        r->temporary = true;
     } else if (!info && !r->w.spawned && !e) {
         e = check_mpi_class(&r->cfg, r->w.size, r->w.rank, err, sizeof(err));
     }
@@ -493,28 +533,129 @@ static int serve(struct run *r, struct comm *c)
     return worker_run(c, &wo);
 }
 
+/* The spawned workers' command line: this one, with --threads-per-worker
+ * when none was set, so they take a LocalCluster's share of the node
+ * (cluster_fill_node) rather than each all the cores. Free with free(). */
+static char **spawn_args(const struct run *r, char *num, size_t len)
+{
+    char **in = r->argv + 1;
+    int n = 0, k = 0, workers, th, cores = r->have_topo ? r->tp.ncores : 1;
+
+    while (in[n])
+        n++;
+    char **out = pd__xcalloc((size_t)n + 3, sizeof(*out));
+    if (config_is_set(&r->cfg, CFG_threads_per_worker)) {
+        memcpy(out, in, (size_t)n * sizeof(*out));
+        return out;
+    }
+    cluster_fill_node(cores, &workers, &th);
+    snprintf(num, len, "%d", th);
+    if (n && strcmp(in[0], "run") == 0)
+        out[k++] = in[0];
+    out[k++] = "--threads-per-worker";
+    out[k++] = num;
+    for (int i = k - 2; i < n; i++)
+        out[k++] = in[i];
+    return out;
+}
+
+/* struct sched_grow's spawn: n more workers by MPI_Comm_spawn (or the
+ * plugin's scale), joined as start() joins a temporary cluster's: they
+ * agree on the task table and size their threads with hwloc. */
+static int spawn_workers(void *ctx, int n, MPI_Comm *comm, MPI_Comm *inter,
+                         int *threads, struct res_tags *tags, char *err,
+                         size_t errlen)
+{
+    struct run *r = ctx;
+    int *def_of = NULL, ndefs = 0, first = 0, mine = 0, size = 0;
+    bool ok;
+
+    if (r->ops) {
+        struct pd_cluster_req req = {
+            n, (int)r->cfg.threads_per_worker, cluster_self_exe(),
+            r->argv + 1, r->cfg.timeout_s, r->cfg.resources,
+        };
+        *inter = MPI_COMM_NULL;
+        if (!r->ops->scale) {
+            snprintf(err, errlen, "cluster_class %s has no scale() to add "
+                     "workers", r->cfg.cluster_class);
+            return -1;
+        }
+        err[0] = '\0';
+        if (r->ops->scale(&req, n, inter, err, errlen) != 0 ||
+            *inter == MPI_COMM_NULL) {
+            if (!err[0])
+                snprintf(err, errlen, "cluster_class %s: scale() failed",
+                         r->cfg.cluster_class);
+            return -1;
+        }
+        MPI_Intercomm_merge(*inter, 0, comm);
+    } else {
+        char num[16];
+        char **args = spawn_args(r, num, sizeof(num));
+        int rc = cluster_spawn(n, args, comm, inter, err, errlen);
+        free(args);
+        if (rc != 0)
+            return -1;
+    }
+    /* The other side of start(): agree, tasks, threads. */
+    ok = cluster_agree(*comm, NULL) &&
+         (!r->o->path || cluster_agree_tasks(*comm, r->mod, r->o->path,
+                                             &def_of, &ndefs));
+    free(def_of);
+    if (!ok) {
+        snprintf(err, errlen, "the spawned workers could not join (see the "
+                 "error above)");
+        cluster_leave(comm, inter);
+        return -1;
+    }
+    int share[2];
+    mine = cluster_size_threads(*comm, (int)r->cfg.threads_per_worker,
+                                r->have_topo ? &r->tp : NULL, &first, share);
+    MPI_Comm_size(*comm, &size);
+    int *all = pd__xcalloc((size_t)size, sizeof(int));
+    MPI_Gather(&mine, 1, MPI_INT, all, 1, MPI_INT, 0, *comm);
+    for (int i = 1; i < size && i <= n; i++)
+        threads[i] = all[i];
+    free(all);
+    /* Their resource tags, as gather_tags() sends them from start(). */
+    struct res_tags none = { 0 }, *got = pd__xcalloc((size_t)size,
+                                                      sizeof(*got));
+    MPI_Gather(&none, (int)sizeof(none), MPI_BYTE, got, (int)sizeof(none),
+               MPI_BYTE, 0, *comm);
+    for (int i = 1; i < size && i <= n; i++)
+        tags[i] = got[i];
+    free(got);
+    return 0;
+}
+
 /* Run the flow: rank 0 schedules, the others work. The exit code. */
 static int run_flow(struct run *r)
 {
     struct comm c;
     int code;
 
-    if (r->w.rank == 0 && r->cfg.adapt_maximum > 0)
-        log_msg(PD_WARNING, "pdask-mpi", "adapt_kwargs (%s): adaptive "
-                "scaling is not available in this version; the cluster "
-                "keeps its %d workers", r->cfg.source[CFG_adapt_maximum],
-                r->w.size - 1);
     comm_init(&c, r->w.comm);
     if (strcmp(r->o->cmd, "serve") == 0) {
         code = serve(r, &c);
     } else if (r->w.rank == 0) {
         struct pd_flow *f = pd__xmalloc(sizeof(*f));
-        struct sched_opts so = { r->threads, r->w.size, r->tags,
-                                 (int)r->cfg.prefetch, r->cfg.heartbeat_s,
-                                 &r->rep, r->cfg.progress_s, r->jnl,
-                                 r->cfg.journal_path[0]
-                                     ? r->cfg.journal_path : NULL,
-                                 r->cfg.grace_s, false };
+        struct sched_grow grow = {
+            { (int)r->cfg.adapt_minimum, (int)r->cfg.adapt_maximum,
+              r->cfg.adapt_interval_s, r->cfg.adapt_target_s,
+              (int)r->cfg.adapt_wait_count },
+            r->cfg.adapt_unknown_s, spawn_workers, r,
+        };
+        struct sched_opts so = {
+            .threads = r->threads, .nranks = r->w.size, .tags = r->tags,
+            .prefetch = (int)r->cfg.prefetch,
+            .heartbeat_s = r->cfg.heartbeat_s, .report = &r->rep,
+            .progress_s = r->cfg.progress_s, .journal = r->jnl,
+            .journal_path = r->cfg.journal_path[0] ? r->cfg.journal_path
+                                                   : NULL,
+            .grace_s = r->cfg.grace_s,
+            .grow = r->cfg.adapt_maximum > 0 ? &grow : NULL,
+        };
         int from = 0;
         const char *key;
 
@@ -535,6 +676,15 @@ static int run_flow(struct run *r)
         report_close(&r->rep, code);
         journal_close(r->jnl);
         r->jnl = NULL;
+        if (so.spawn_failed && !so.lost && code != EXIT_USAGE) {
+            /* Open MPI 4.1's mpirun waits for ever for a job that failed
+             * to spawn, after every process has exited: end it. */
+            log_msg(PD_INFO, "pdask-mpi", "Ending the job with MPI_Abort "
+                    "(exit code %d): mpirun would wait for the workers "
+                    "that failed to spawn", code);
+            fflush(NULL);
+            MPI_Abort(MPI_COMM_WORLD, code);
+        }
         if (so.lost) {
             /* The lost rank may never exit: end the whole job. */
             fflush(NULL);
@@ -589,7 +739,12 @@ int runtime_run(char **argv, const struct options *o)
     params_free(&r.params);
     config_free(&r.cfg);
     loader_close(r.mod);
-    MPI_Comm_free(&r.w.comm);
+    /* Spawned workers and the process that spawned them disconnect, so
+     * that one can leave before the other (adaptive retirement). */
+    if (r.w.spawned || r.temporary)
+        cluster_leave(&r.w.comm, &r.w.inter);
+    else
+        MPI_Comm_free(&r.w.comm);
     if (r.ops && r.ops->close)
         r.ops->close();
     MPI_Finalize();

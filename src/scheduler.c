@@ -36,6 +36,15 @@
 /* NotReady runs logged one by one at the default level; the rest at debug,
  * with a count at the end. */
 #define NOTREADY_SHOWN 10
+/* Between two growth checks when a backlog waits between intervals. */
+#define QUICK_S 20e-3
+
+/* What adaptive scaling tracks of a worker, by worker id. */
+struct wextra {
+    uint64_t held;        /* completed results it holds, not freed */
+    uint64_t bytes;       /* and their bytes */
+    double idle_since;    /* nothing in flight since (0: busy) */
+};
 
 struct sched {
     struct comm *c;
@@ -77,6 +86,22 @@ struct sched {
     const char *journal_path; /* for the resume hint, or NULL */
     uint64_t held;        /* ready runs not started: too close to end_s */
     bool walltime;        /* stopped for the job's end: cancel submits */
+    struct wextra *wx;    /* by worker id, nbatch of them */
+    /* Adaptive scaling: NULL grow is a fixed pool. */
+    const struct sched_grow *grow;
+    struct adapt ad;
+    int *eplive;          /* live workers by endpoint */
+    MPI_Comm *inter;      /* by endpoint: what it was merged from */
+    int epcap;
+    int *closing;         /* endpoints all retired: disconnect next tick */
+    int nclosing;
+    double next_tick;     /* the next periodic decision */
+    double quick_tick;    /* no growth check before this in between */
+    uint64_t nadded;      /* runs taken from the flow (ids below this) */
+    uint64_t open_from;   /* every run below this id has ended */
+    bool said_fail;       /* a failed spawn was reported */
+    bool starved;         /* no worker and none could be spawned: every
+                             run ends Cancelled */
 };
 
 /* The signal that interrupted the run, or 0, and how many came:
@@ -167,6 +192,8 @@ static void on_done(struct sched *s, int w, struct rd *r)
         wtable_reported(&s->wt, w);
         if (flow_profile(s->f, t) && flow_profile(s->f, t)->res)
             unhold(s, t, w);
+        if (!s->wt.w[w].inflight)
+            s->wx[w].idle_since = pd__now();
         s->inflight--;
         unwref_inputs(s, t);
         double took = d.runtime_us * 1e-6;
@@ -188,6 +215,10 @@ static void on_done(struct sched *s, int w, struct rd *r)
         if (log_enabled(PD_DEBUG) && d.state == PD_COMPLETED)
             log_msg(PD_DEBUG, run_name(s, t), "Finished in state Completed() "
                     "on rank %d in %.6f s", s->wt.w[w].rank, took);
+        if (d.state == PD_COMPLETED) {
+            s->wx[w].held++;
+            s->wx[w].bytes += d.size;
+        }
         graph_end(s->g, t, (enum pd_state)d.state, d.inline_v, d.message);
         journal_record(s->jnl, t);
     }
@@ -203,9 +234,13 @@ static void on_data(struct sched *s, int w, struct rd *r)
             break;
         struct pd_future *t = d.f.run == s->f->run
                                   ? graph_get(s->g, d.f.cookie) : NULL;
-        if (!t || atomic_load(&t->fetch) != FETCH_ASKED)
+        if (!t)
             continue;
         s->fetches--;
+        /* The second answer when a relay (below) and pd_result both
+         * asked: the first one set the value. */
+        if (atomic_load(&t->fetch) != FETCH_ASKED)
+            continue;
         if (d.code != DATA_OK) {
             char buf[512];
             snprintf(buf, sizeof(buf), "result lost on rank %d: %s",
@@ -257,12 +292,17 @@ static int take_requests(struct sched *s)
         case REQ_SUBMIT:
             if (!journal_replay(s->jnl, s->g, t))
                 graph_add(s->g, t);
+            if (t->id >= s->nadded)
+                s->nadded = t->id + 1;
             if (s->lost >= 0 && !graph_state_final(atomic_load(&t->state)))
                 graph_end(s->g, t, PD_CANCELLED, NULL, "cancelled: the flow "
                           "run is ending after a worker was lost");
             if (s->walltime && !graph_state_final(atomic_load(&t->state)))
                 graph_end(s->g, t, PD_CANCELLED, NULL, "cancelled: the flow "
                           "run is ending before the job's end time");
+            if (s->starved && !graph_state_final(atomic_load(&t->state)))
+                graph_end(s->g, t, PD_CANCELLED, NULL, "cancelled: no "
+                          "worker could be spawned");
             if (debug && !graph_state_final(atomic_load(&t->state)))
                 log_msg(PD_DEBUG, run_name(s, t), "Pending (%s)",
                         t->npending ? "waiting for upstream runs"
@@ -315,11 +355,75 @@ static void describe(struct sched *s, const struct pd_future *t,
     pk->allow_other = pr && pr->allow_other;
     pk->res = pr ? pr->res : NULL;
     pk->run_s = s->avg_s[t->def];
+    /* Adaptive: an untimed task counts as unknown_s, as in the target,
+     * so its runs wait on rank 0 for the workers being spawned instead
+     * of queueing ahead on the first one. */
+    if (s->grow && pk->run_s < 0)
+        pk->run_s = s->grow->unknown_s;
     pk->prefetch = s->prefetch;
     pk->in = s->in;
     pk->nin = (int)n;
     pk->move_s = MOVE_S;
     pk->move_bps = MOVE_BPS;
+    pk->one_ep = false;
+    pk->ep = 0;
+}
+
+/* With spawned workers (several endpoints): where t's inputs held by
+ * workers are. 0 none (any worker), 1 all on one endpoint (pk->one_ep
+ * set: workers fetch only within their own), 2 on several: they must
+ * come through rank 0 first (relay). */
+static int input_eps(struct sched *s, struct pick *pk)
+{
+    int ep = -1;
+
+    for (int i = 0; i < pk->nin; i++) {
+        if (pk->in[i].worker < 0)
+            continue;
+        int e = s->wt.w[pk->in[i].worker].ep;
+        if (ep >= 0 && e != ep)
+            return 2;
+        ep = e;
+    }
+    if (ep < 0)
+        return 0;
+    pk->one_ep = true;
+    pk->ep = ep;
+    return 1;
+}
+
+/* Fetch t's worker-held inputs to rank 0, so that t can go anywhere with
+ * them inline. Shares pd_result's fetch state: whoever asks first sends
+ * the one TAG_FETCH that counts. -1 when an input was lost. */
+static int relay_inputs(struct sched *s, struct pd_future *t)
+{
+    struct up_iter it = graph_up_begin(t);
+    struct pd_future *u;
+
+    while ((u = graph_up_next(s->g, &it))) {
+        uint8_t none = FETCH_NONE;
+        if (atomic_load(&u->value) || u->worker < 0)
+            continue;
+        if (atomic_load(&u->fetch) == FETCH_LOST)
+            return -1;
+        if (!atomic_compare_exchange_strong(&u->fetch, &none, FETCH_ASKED))
+            continue; /* asked already */
+        int h = u->worker;
+        struct proto_fetch fe = { s->f->run, u->id,
+                                  s->wt.w[h].seq + (s->tasks[h].n > 0),
+                                  u->id, 0 };
+        proto_put_fetch(comm_batch_add(s->c, peer_of(s, h), TAG_FETCH,
+                                       &s->fetch[h], 32), &fe);
+        s->fetches++;
+        if (log_enabled(PD_DEBUG)) {
+            char up[160];
+            snprintf(up, sizeof(up), "%s", run_name(s, u));
+            log_msg(PD_DEBUG, run_name(s, t), "input %s is relayed through "
+                    "rank 0: the inputs are held by workers of different "
+                    "spawns", up);
+        }
+    }
+    return 0;
 }
 
 /* Append t to the batch for worker w; dependencies become values (small
@@ -426,12 +530,16 @@ static bool unplaceable(struct sched *s, struct pd_future *t,
                         const struct pick *pk)
 {
     char msg[1024], workers[700];
+    bool live = false;
 
+    /* With no worker at all (an adaptive pool at zero), wait for some. */
+    for (int w = 0; w < s->wt.n && !live; w++)
+        live = s->wt.w[w].state != W_GONE;
     if (pk->nonly && !pk->allow_other && !wtable_any(&s->wt, pk)) {
         snprintf(msg, sizeof(msg), "workers: none of the worker ranks it "
                  "may run on is in this cluster (workers are ranks 1 to "
                  "%d)", s->wt.n);
-    } else if (pk->res && s->wt.n && !wtable_could_hold(&s->wt, pk)) {
+    } else if (pk->res && live && !wtable_could_hold(&s->wt, pk)) {
         have(s, workers, sizeof(workers));
         snprintf(msg, sizeof(msg), "resources %s: no worker has that much; "
                  "the workers have: %s. Give workers resources in the INI "
@@ -588,6 +696,16 @@ static int dispatch(struct sched *s)
             continue;
         }
         describe(s, t, &pk);
+        /* Inputs on two endpoints (spawned pools): they come through
+         * rank 0 first. */
+        if (s->c->neps > 1 && input_eps(s, &pk) == 2) {
+            graph_pop(s->g);
+            if (relay_inputs(s, t) != 0)
+                graph_fail(s->g, t, "an input was lost with its worker");
+            else
+                defer(s, t);
+            continue;
+        }
         if (unplaceable(s, t, &pk)) {
             graph_pop(s->g);
             continue;
@@ -601,7 +719,7 @@ static int dispatch(struct sched *s)
             continue;
         }
         if ((w = wtable_pick(&s->wt, &pk)) < 0) {
-            if (w == -1 && !pk.nonly && !pk.res)
+            if (w == -1 && !pk.nonly && !pk.res && !pk.one_ep)
                 break; /* every worker is full */
             graph_pop(s->g);
             if (pk.res) {
@@ -636,6 +754,9 @@ static int send_frees(struct sched *s)
 
     for (size_t i = 0; i < n; i++) {
         int w = (int)pairs[2 * i];
+        uint64_t size = graph_get(s->g, pairs[2 * i + 1])->size;
+        s->wx[w].held -= s->wx[w].held > 0;
+        s->wx[w].bytes -= s->wx[w].bytes >= size ? size : s->wx[w].bytes;
         proto_put_free(comm_batch_add(s->c, peer_of(s, w), TAG_FREE,
                                       &s->frees[w], 12),
                        s->f->run, pairs[2 * i + 1]);
@@ -913,6 +1034,244 @@ static void check_heartbeats(struct sched *s)
     }
 }
 
+/* ---- adaptive scaling: the policy is adapt.c's, the mechanism here ---- */
+
+/* Room in the per-worker arrays for every worker id in the table. */
+static void grow_tables(struct sched *s)
+{
+    int n = s->wt.n, old = s->nbatch;
+
+    if (n <= old)
+        return;
+    s->tasks = pd__xrealloc(s->tasks, ((size_t)n + 1) * sizeof(*s->tasks));
+    s->frees = pd__xrealloc(s->frees, ((size_t)n + 1) * sizeof(*s->frees));
+    s->fetch = pd__xrealloc(s->fetch, ((size_t)n + 1) * sizeof(*s->fetch));
+    s->wx = pd__xrealloc(s->wx, ((size_t)n + 1) * sizeof(*s->wx));
+    memset(s->tasks + old, 0, (size_t)(n + 1 - old) * sizeof(*s->tasks));
+    memset(s->frees + old, 0, (size_t)(n + 1 - old) * sizeof(*s->frees));
+    memset(s->fetch + old, 0, (size_t)(n + 1 - old) * sizeof(*s->fetch));
+    memset(s->wx + old, 0, (size_t)(n + 1 - old) * sizeof(*s->wx));
+    s->nbatch = n;
+}
+
+/* Rank 0 listened to nobody for took seconds (a blocking spawn): that
+ * silence is not the workers'. */
+static void deaf(struct sched *s, double took)
+{
+    for (int w = 0; w < s->wt.n; w++)
+        s->wt.w[w].seen += took;
+}
+
+/* The pool as the policy sees it, and the work waiting: runs queued or
+ * running (every upstream sent), each at its task's mean run time, the
+ * default for a task never timed. */
+static void measure(struct sched *s, struct adapt_in *in,
+                    struct adapt_worker *aw, double now)
+{
+    long threads = 0;
+
+    memset(in, 0, sizeof(*in));
+    in->now = now;
+    in->w = aw;
+    for (uint64_t i = s->open_from; i < s->nadded; i++) {
+        struct pd_future *t = graph_get(s->g, i);
+        if (graph_state_final(atomic_load(&t->state))) {
+            if (i == s->open_from)
+                s->open_from++;
+            continue;
+        }
+        if (t->npending)
+            continue;
+        double a = s->avg_s[t->def];
+        in->work_s += a >= 0 ? a : s->grow->unknown_s;
+        in->runnable++;
+    }
+    for (int w = 0; w < s->wt.n; w++) {
+        const struct wentry *e = &s->wt.w[w];
+        struct wextra *x = &s->wx[w];
+        if (e->state != W_ACTIVE && e->state != W_JOINING)
+            continue;
+        if (e->inflight)
+            x->idle_since = 0;
+        else if (!x->idle_since)
+            x->idle_since = now;
+        struct adapt_worker a = {
+            w, e->inflight == 0, e->ep == 0 || x->held > 0, x->bytes,
+            x->idle_since ? now - x->idle_since : 0,
+        };
+        aw[in->nw++] = a;
+        threads += e->threads;
+    }
+    in->threads = in->nw ? (int)(threads / in->nw) : 1;
+}
+
+/* No worker, and none could be spawned: waiting would hang, so the runs
+ * end Cancelled (the flow run Failed) and later submits too. */
+static void starve(struct sched *s)
+{
+    uint64_t n = graph_end_all(s->g, PD_CANCELLED, "cancelled: no worker "
+                               "could be spawned (see the warning above)");
+    log_msg(PD_ERROR, s->f->name, "No worker to run on and none could be "
+            "spawned: %" PRIu64 " task runs cancelled; start with workers "
+            "(mpirun -n N, adapt_kwargs minimum) or fix spawning", n);
+    s->starved = true;
+    log_bad(s);
+    flow_notify(s->f);
+}
+
+/* Start out->grow more workers, now; on failure go on with the pool. */
+static void scale_up(struct sched *s, const struct adapt_in *in,
+                     const struct adapt_out *out)
+{
+    int n = out->grow, *th = pd__xcalloc((size_t)n + 1, sizeof(int)), ep;
+    struct res_tags *tags = pd__xcalloc((size_t)n + 1, sizeof(*tags));
+    double t0 = pd__now(), took;
+    MPI_Comm nc = MPI_COMM_NULL, inter = MPI_COMM_NULL;
+    char err[1024] = "";
+
+    if (s->grow->spawn(s->grow->ctx, n, &nc, &inter, th, tags, err,
+                       sizeof(err)) != 0) {
+        double wait = adapt_failed(&s->ad, pd__now());
+        log_msg(s->said_fail ? PD_DEBUG : PD_WARNING, "pdask-mpi",
+                "Cannot scale from %d to %d workers: %s. Going on with %d "
+                "workers; trying again in %g s, then less and less often",
+                in->nw, in->nw + n, err, in->nw, wait);
+        s->said_fail = true;
+        deaf(s, pd__now() - t0);
+        free(th);
+        free(tags);
+        if (in->nw == 0 && wtable_active(&s->wt) == 0)
+            starve(s);
+        return;
+    }
+    took = pd__now() - t0;
+    adapt_succeeded(&s->ad);
+    ep = comm_add(s->c, nc);
+    if (ep >= s->epcap) {
+        s->epcap = ep * 2 + 2;
+        s->eplive = pd__xrealloc(s->eplive, (size_t)s->epcap * sizeof(int));
+        s->inter = pd__xrealloc(s->inter, (size_t)s->epcap *
+                                          sizeof(*s->inter));
+    }
+    s->eplive[ep] = n;
+    s->inter[ep] = inter;
+    for (int r = 1; r <= n; r++) {
+        int w = wtable_add(&s->wt, ep, r, th[r]);
+        wtable_set_resources(&s->wt, w, &tags[r].set);
+        s->wt.w[w].seen = pd__now();
+        wtable_set_state(&s->wt, w, W_ACTIVE); /* joined: tasks agreed */
+    }
+    grow_tables(s);
+    deaf(s, took);
+    free(th);
+    free(tags);
+    log_msg(PD_INFO, "pdask-mpi", "Scaling from %d to %d workers: %.1f s "
+            "of work in %ld queued or running task runs, for a "
+            "target_duration of %g s (MPI_Comm_spawn and join took "
+            "%.3f s)", in->nw, in->nw + n, in->work_s, in->runnable,
+            s->grow->cfg.target_s, took);
+}
+
+/* Stop the workers the policy retires; their endpoint is disconnected
+ * at the next tick once none of its workers is left. */
+static void retire(struct sched *s, const struct adapt_in *in,
+                   const struct adapt_out *out)
+{
+    double idle = 1e300;
+
+    for (int k = 0; k < out->nretire; k++) {
+        int w = out->retire[k], ep = s->wt.w[w].ep;
+        struct buf b = { 0 };
+        double since = s->wx[w].idle_since;
+
+        if (since && in->now - since < idle)
+            idle = in->now - since;
+        buf_u32(&b, 0);
+        comm_send(s->c, peer_of(s, w), TAG_STOP, &b);
+        wtable_set_state(&s->wt, w, W_GONE);
+        if (--s->eplive[ep] == 0) {
+            s->closing = pd__xrealloc(s->closing, ((size_t)s->nclosing + 1) *
+                                                  sizeof(int));
+            s->closing[s->nclosing++] = ep;
+        }
+    }
+    log_msg(PD_INFO, "pdask-mpi", "Scaling from %d to %d workers: %d idle "
+            "for %.1f s or more (%d decisions in a row, %g s apart), %.1f "
+            "s of work in %ld queued or running task runs", in->nw,
+            in->nw - out->nretire, out->nretire, idle,
+            s->grow->cfg.wait_count, s->grow->cfg.interval_s, in->work_s,
+            in->runnable);
+}
+
+/* Disconnect the endpoints whose workers all retired (they have had an
+ * interval to stop, so this hardly blocks). */
+static void close_eps(struct sched *s)
+{
+    for (int i = 0; i < s->nclosing; i++) {
+        double took = comm_disconnect(s->c, s->closing[i],
+                                      &s->inter[s->closing[i]]);
+        if (log_enabled(PD_DEBUG))
+            log_msg(PD_DEBUG, "pdask-mpi", "disconnected the workers of "
+                    "spawn %d in %.3f s", s->closing[i], took);
+    }
+    s->nclosing = 0;
+}
+
+/* Every interval, and between intervals while ready runs wait unplaced
+ * (growth only), ask the policy and act. True when the pool changed. */
+static int adapt_tick(struct sched *s)
+{
+    double now = pd__now();
+    bool periodic = now >= s->next_tick;
+    struct adapt_in in;
+    struct adapt_out out;
+
+    if (!s->grow || s->lost >= 0 || s->starved)
+        return 0;
+    /* In between, only a backlog the pool may still grow for counts
+     * (measure() walks the open runs: not at every round). */
+    if (!periodic && (now < s->quick_tick || !graph_peek(s->g) ||
+                      now < s->ad.retry_at ||
+                      wtable_active(&s->wt) >= s->grow->cfg.maximum))
+        return 0;
+    s->quick_tick = now + QUICK_S;
+    if (periodic) {
+        s->next_tick = now + s->grow->cfg.interval_s;
+        close_eps(s);
+    }
+    struct adapt_worker *aw = pd__xcalloc((size_t)s->wt.n + 1, sizeof(*aw));
+    measure(s, &in, aw, now);
+    adapt_step(&s->ad, &in, periodic, &out);
+    if (out.grow > 0)
+        scale_up(s, &in, &out);
+    else if (out.nretire > 0)
+        retire(s, &in, &out);
+    free(aw);
+    return out.grow > 0 || out.nretire > 0;
+}
+
+/* The job's worker ranks over the maximum take no work (they are never
+ * stopped: mpirun owns them). */
+static void adapt_start(struct sched *s)
+{
+    int n = 0, over = 0;
+
+    adapt_init(&s->ad, &s->grow->cfg);
+    s->epcap = 4;
+    s->eplive = pd__xcalloc((size_t)s->epcap, sizeof(int));
+    s->inter = pd__xcalloc((size_t)s->epcap, sizeof(*s->inter));
+    for (int w = 0; w < s->wt.n; w++) {
+        if (++n > s->grow->cfg.maximum) {
+            wtable_set_state(&s->wt, w, W_DRAINING);
+            over++;
+        }
+    }
+    if (over)
+        log_msg(PD_INFO, "pdask-mpi", "adapt_kwargs maximum is %d: %d of "
+                "the job's %d worker ranks take no work", s->grow->cfg.maximum,
+                over, n);
+}
+
 /* Rounds until the flow has ended and nothing is left to do. */
 static void loop(struct sched *s)
 {
@@ -928,6 +1287,7 @@ static void loop(struct sched *s)
         busy += dispatch(s);
         busy += send_frees(s);
         busy += comm_progress(s->c);
+        busy += adapt_tick(s);
         check_heartbeats(s);
         if (s->held && !s->inflight && !s->walltime && !s->stopping)
             stop_walltime(s);
@@ -1025,10 +1385,14 @@ static void sched_init(struct sched *s, struct comm *c, struct pd_flow *f,
     s->tasks = pd__xcalloc((size_t)s->nbatch + 1, sizeof(*s->tasks));
     s->frees = pd__xcalloc((size_t)s->nbatch + 1, sizeof(*s->frees));
     s->fetch = pd__xcalloc((size_t)s->nbatch + 1, sizeof(*s->fetch));
+    s->wx = pd__xcalloc((size_t)s->nbatch + 1, sizeof(*s->wx));
     s->avg_s = pd__xcalloc((size_t)ntasks + 1, sizeof(double));
     for (int i = 0; i <= ntasks; i++)
         s->avg_s[i] = -1;
     s->t0 = pd__now();
+    s->grow = o->grow;
+    if (s->grow)
+        adapt_start(s);
 }
 
 static void sched_destroy(struct sched *s)
@@ -1052,6 +1416,12 @@ static void sched_destroy(struct sched *s)
     free(s->rq);
     free(s->rqlive);
     store_destroy(&s->holds);
+    free(s->wx);
+    free(s->eplive);
+    free(s->inter);
+    free(s->closing);
+    if (s->grow)
+        adapt_destroy(&s->ad);
     wtable_destroy(&s->wt);
 }
 
@@ -1075,6 +1445,7 @@ int sched_run(struct comm *c, struct pd_flow *f, struct sched_opts *o)
         code = outcome(&s);
     }
     o->lost = s.lost >= 0;
+    o->spawn_failed = s.said_fail;
     show_progress(&s, true);
 
     /* Workers wait for this whatever happened: never leave them hanging. */
@@ -1087,6 +1458,9 @@ int sched_run(struct comm *c, struct pd_flow *f, struct sched_opts *o)
     }
     /* After a loss, sends to the lost rank never complete. */
     comm_flush(c, s.lost >= 0 ? 1.0 : 1e9);
+    /* Spawned workers disconnect as they exit: so does rank 0. */
+    for (int ep = 1; s.lost < 0 && ep < c->neps; ep++)
+        comm_disconnect(c, ep, &s.inter[ep]);
     sched_destroy(&s);
     return code;
 }

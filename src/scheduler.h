@@ -4,9 +4,25 @@
 #ifndef PD_SCHEDULER_H
 #define PD_SCHEDULER_H
 
+#include "adapt.h"
 #include "comm.h"
 #include "flow.h"
 #include "resources.h"
+
+/* Adaptive scaling (adapt.h): the policy's settings and how to start
+ * workers. spawn starts n and joins them (task table agreed, threads
+ * sized): *comm is their communicator, rank 0 this process, *inter the
+ * intercommunicator it was merged from (to disconnect), and
+ * threads[1..n] their executor threads. 0, or -1 with a message in err.
+ * It blocks (MPI_Comm_spawn does). */
+struct sched_grow {
+    struct adapt_cfg cfg;
+    double unknown_s;     /* a run of a task never timed yet */
+    int (*spawn)(void *ctx, int n, MPI_Comm *comm, MPI_Comm *inter,
+                 int *threads, struct res_tags *tags, char *err,
+                 size_t errlen);
+    void *ctx;
+};
 
 struct sched_opts {
     const int *threads;   /* executor threads of each rank of endpoint 0
@@ -21,6 +37,8 @@ struct sched_opts {
     const char *journal_path; /* its path, for the resume hint */
     double grace_s;       /* after SIGINT/SIGTERM, running runs get this
                              long to end (0: cancel at once) */
+    const struct sched_grow *grow; /* adaptive scaling, or NULL */
+    bool spawn_failed;    /* out: a spawn failed (see runtime.c) */
     bool lost;            /* out: a worker was lost; the caller must end
                              the job (MPI_Abort), as the lost rank may
                              never exit */

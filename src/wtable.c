@@ -235,6 +235,8 @@ static int pick(struct wtable *wt, const struct pick *p, bool restrict_)
         const struct wentry *w = &wt->w[id];
         double s;
 
+        if (p->one_ep && w->ep != p->ep)
+            continue;
         if (w->state != W_ACTIVE || w->inflight >= wtable_window(w, p) ||
             (restrict_ && !allowed(w, p)) || !has_room(w, p))
             continue;
@@ -268,7 +270,8 @@ static bool wait_for_home(const struct wtable *wt, const struct pick *p,
         return false;
     for (int i = 0; i < wt->n; i++)
         if (i != h && wt->w[i].state == W_ACTIVE && wt->w[i].inflight == 0 &&
-            (!p->nonly || allowed(&wt->w[i], p)))
+            (!p->nonly || allowed(&wt->w[i], p)) &&
+            (!p->one_ep || wt->w[i].ep == p->ep))
             return false;
     return true;
 }

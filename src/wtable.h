@@ -83,6 +83,9 @@ struct pick {
     bool allow_other;  /* only is a preference: others when they are full */
     const struct res_set *res; /* resources it holds while it runs, or NULL:
                                   only workers with them free take it */
+    bool one_ep;       /* only workers on endpoint ep: its inputs are
+                          there, and workers fetch within their own */
+    int ep;
 };
 
 /* Whether a worker that is not gone could ever hold p->res, whatever its

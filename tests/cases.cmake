@@ -164,9 +164,10 @@ foreach(ini ${_samples})
   pd_expect(config.sample_${name} LABEL mpi NP 2 ARGS info -c ${ini}
     MATCH "config file: .*${name}.ini" NOMATCH "error")
 endforeach()
-pd_expect(config.adapt_warns LABEL mpi NP 2 ARGS -c ${PROJECT_SOURCE_DIR}/ini/adaptive.ini
+pd_expect(config.adapt_runs LABEL mpi NP 2 ARGS -c ${PROJECT_SOURCE_DIR}/ini/adaptive.ini
   --cluster-class mpi ${EX}/count_to.so highest_number=2
-  MATCH "adaptive scaling is not available in this version")
+  MATCH "Finished in state Completed: 2 of 2"
+  NOMATCH "not available")
 set(PLUGIN ${PROJECT_BINARY_DIR}/examples/plugins/hosts_spawn.so)
 pd_expect(spawn.plugin LABEL mpi NP 1 ARGS --cluster-class ${PLUGIN}:pd_cluster
   -n 2 ${F}/deps.so depth=5

@@ -47,3 +47,11 @@ pd_expect(example.resources LABEL example NP 2 MIN_SECONDS 0.8
   MATCH "[|] show 0 start [(]holds GPU=1 process=0[)]\n[^\n]*[|] show 0 end\n"
         "[|] show 1 start [(]holds GPU=0 process=1[)]\n[^\n]*[|] show 1 end\n[^\n]*[|] show 2 start [(]holds GPU=0 process=1[)]\n[^\n]*[|] show 2 end\n[^\n]*[|] show 3 start [(]holds GPU=0 process=1[)]\n[^\n]*[|] show 3 end\n"
   HAS "Finished in state Completed: 4 of 4 task runs completed")
+# Spawned workers take resource tags like the job's: an adaptive pool
+# that starts empty grows a worker with GPU=1 and process=1.
+pd_expect(mpi.resources_adaptive LABEL mpi NP 1 TIMEOUT 90
+  ARGS --adapt-max 2 ${EX}/resources.so
+  MATCH "Scaling from 0 to 1 workers"
+        "show 0 start [(]holds GPU=1 process=0[)]"
+        "show 3 start [(]holds GPU=0 process=1[)]"
+  HAS "Finished in state Completed: 4 of 4 task runs completed")

@@ -58,3 +58,6 @@ endif()
 pd_expect(serve.sized_client LABEL unit NOMPI RC 2
   ARGS --scheduler-file /nonexistent/sched.json -n 4 ${_ex}/count_to.so
   MATCH "error: --n-workers: scheduler_file is set [(]/nonexistent/sched.json[)], so this cluster setting cannot be: a served cluster is sized where it was started")
+pd_expect(serve.adaptive LABEL mpi NP 2 RC 2 MAX_SECONDS 30
+  ARGS serve --adapt-max 4
+  MATCH "error: adapt_kwargs [(]--adapt-max[)]: a served cluster keeps the job's workers")

@@ -1,8 +1,8 @@
 #!/bin/bash
 # hosts.sh PDASK_MPI FLOWS_DIR EXAMPLES_DIR - runs pdask-mpi across 3 hosts
 # (network namespaces from shared/netns, TCP between them): per-node
-# sizing, results that cross hosts, and a temporary cluster spawned onto
-# other hosts. Prints "N passed, M failed"; exit 1 if any failed, 77
+# sizing, results that cross hosts, a temporary cluster spawned onto
+# other hosts, and adaptive growth onto them. Prints "N passed, M failed"; exit 1 if any failed, 77
 # (skipped) without root or without ../shared/netns beside the project.
 set -uo pipefail
 PD=$1 FLOWS=$2 EX=$3
@@ -61,6 +61,18 @@ echo "$out" | grep -E "Creating|hosts|Finished"
 expect "temporary cluster spawned onto other hosts" \
     "Beginning flow run with 2 workers" "ran on hosts ,pdh[23],pdh[23]," \
     "hosts checks passed"
+
+# 4. Adaptive scaling through the plugin: one worker from start() on pdh2,
+# then scale() spawns two more onto pdh2 and pdh3 for the backlog; the
+# flow's big result crosses between the spawns (through rank 0).
+out=$(PDASK_HOSTS=pdh2,pdh3 run -x PDASK_HOSTS -n 1 "$PD" \
+      --cluster-class "$EX/plugins/hosts_spawn.so:pd_cluster" -n 1 -t 1 \
+      --adapt-max 3 --set adapt_kwargs.target_duration=0.5 \
+      "$FLOWS/hosts.so" n=24)
+echo "$out" | grep -E "Creating|Scaling|hosts|Finished"
+expect "adaptive growth onto other hosts through the plugin" \
+    "Scaling from 1 to 3 workers" "hosts checks passed" \
+    "Finished in state Completed"
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

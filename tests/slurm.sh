@@ -2,7 +2,7 @@
 # slurm.sh PDASK_MPI FLOWS_DIR EXAMPLES_DIR - submits jobscripts/pdask-mpi.sbatch
 # to a private single-node SLURM (../shared/slurm) and checks the jobs' exit
 # codes and output: a flow that completes (0), one with failed task runs
-# (1), a bad parameter (2), task logs and output with their run names, and a job whose end time comes first (4). Prints "N passed, M failed"; 77 (skipped)
+# (1), a bad parameter (2), task logs and output with their run names, a job whose end time comes first (4), and adaptive scaling into free slots. Prints "N passed, M failed"; 77 (skipped)
 # without root, ../shared/slurm, or a SLURM that starts.
 set -uo pipefail
 PD=$1 FLOWS=$2 EX=$3
@@ -87,6 +87,18 @@ if [ $rc = 4 ] &&
     ok "the job's end time: exit 4 before SLURM's limit, with the resume hint"
 else
     bad "the job's end time (job exit $rc, want 4)"; tail -8 walltime.out
+fi
+
+# Adaptive scaling inside the allocation: 2 of its 4 slots for the job,
+# the scheduler spawns workers into the 2 free ones.
+PDASK_MPIRUN_ARGS="-n 2" submit adapt 4 -t 1 --adapt-max 3 \
+    --set adapt_kwargs.target_duration=0.5 \
+    "$FLOWS/adapt_burst.so" bursts=1 runs=12 gap_ms=0; rc=$?
+if [ $rc = 0 ] && grep -q "Scaling from 1 to 3 workers" adapt.out &&
+   grep -q "results after scaling: 0 of 14 wrong" adapt.out; then
+    ok "adaptive scaling spawns into the allocation's free slots"
+else
+    bad "adaptive scaling under SLURM (job exit $rc)"; tail -5 adapt.out
 fi
 
 echo "$pass passed, $fail failed"

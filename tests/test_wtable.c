@@ -279,11 +279,37 @@ static void independent(struct module *mod)
     free(s);
 }
 
+/* A run whose inputs are on one spawn's endpoint goes only to workers
+ * there (they cannot fetch from another spawn), even when others are
+ * idle; none free there: -1, no worker elsewhere. */
+static void one_endpoint(void)
+{
+    struct wtable wt;
+    struct pick p = no_inputs(5e-3);
+
+    wtable_init(&wt);
+    int a = wtable_add(&wt, 0, 1, 1), b = wtable_add(&wt, 1, 1, 1);
+    wtable_set_state(&wt, a, W_ACTIVE);
+    wtable_set_state(&wt, b, W_ACTIVE);
+    p.one_ep = true;
+    p.ep = 1;
+    for (int i = 0; i < 2; i++) {
+        int w = wtable_pick(&wt, &p);
+        CHECK_EQ(w, b);
+        wt.w[w].inflight++;
+    }
+    CHECK_EQ(wtable_pick(&wt, &p), -1); /* b full, a idle but elsewhere */
+    p.ep = 0;
+    CHECK_EQ(wtable_pick(&wt, &p), a);
+    wtable_destroy(&wt);
+}
+
 int main(void)
 {
     struct module *mod = loader_new_module("test");
     loader_add_task(mod, &noop_def);
     join_leave();
+    one_endpoint();
     stencil(mod, 1e-3);
     stencil(mod, 70e-6);
     stencil(mod, 10e-6);

@@ -59,3 +59,8 @@ pd_tsan(output NP 3 ARGS ${F}/output.so
   MATCH "OUTPUT  [|] talk-5 on rank [12] [|] out 5[.]2\n"
         "OUTPUT  [|] proc_talk-1 on rank [12] [|] pend 1\n"
   HAS "Finished in state Completed: 9 of 9 task runs completed")
+# Adaptive scaling: spawns, retirements and relays under TSAN.
+pd_tsan(adapt NP 2 ARGS -c ${CMAKE_CURRENT_SOURCE_DIR}/ini/adapt_fast.ini
+  ${PROJECT_BINARY_DIR}/tests/flows/adapt_burst.so bursts=2 runs=12 gap_ms=1200
+  MATCH "Scaling from 1 to [2-4] workers" "Scaling from [2-4] to 1 workers"
+  HAS "results after scaling: 0 of 26 wrong")
