@@ -7,7 +7,7 @@ BUILD is a Release build without sanitizers (cmake -DCMAKE_BUILD_TYPE=
 Release). Every figure is the median of --runs runs, 1 relay or scheduler
 + 2 workers (mpirun -n 3 --oversubscribe):
 
-- empty: 10^5 empty task runs, tasks/s: `mpirun -n 3 pdask-mpi
+- empty: 10^6 empty task runs, tasks/s: `mpirun -n 3 pdask-mpi
   bench_empty.so` against `pdask-mpi --scheduler-file F bench_empty.so`
   on a served cluster (target: served >= 50% of the job).
 - chain: 2000 dependent runs, us per hop, beside the round trip of a
@@ -154,7 +154,7 @@ def main():
     med = statistics.median
     rows = []
 
-    n = 100000
+    n = 1000000
     log("empty: job")
     job_empty = med([n / bench_seconds(run(job + [empty, "n=%d" % n], ENV))
                      for _ in range(a.runs)])
@@ -188,7 +188,7 @@ def main():
     finally:
         c.close()
 
-    rows.append(("empty task runs, tasks/s (10^5)", "%.0f" % job_empty,
+    rows.append(("empty task runs, tasks/s (10^6)", "%.0f" % job_empty,
                  "%.0f" % srv_empty, "%.0f%% of the job (target >= 50%%)"
                  % (100 * srv_empty / job_empty)))
     rows.append(("chain hop, us (2000 hops)", "%.1f" % job_chain,
