@@ -238,6 +238,28 @@ void fwd_set_run(const char *name)
     cur_run = name;
 }
 
+/* The line this thread is putting together on a framing stream. The
+ * streams are unbuffered: a buffer of stdio's would be shared by every
+ * thread under glibc's FILE lock, which ThreadSanitizer cannot see, so
+ * lines are assembled here, per thread, and never mix across threads. */
+struct part {
+    const struct fwd_stream *st;
+    size_t n;
+    bool cut;               /* longer than a frame: the rest is dropped */
+    char b[FRAME_ROOM];
+};
+static __thread struct part parts[2];
+
+static struct part *part_of(const struct fwd_stream *st)
+{
+    if (parts[0].st == st || !parts[0].st) {
+        parts[0].st = st;
+        return &parts[0];
+    }
+    parts[1].st = st;
+    return &parts[1];
+}
+
 void fwd_flush_stdio(void)
 {
     /* __fpending reads two pointers: no lock when there is nothing. */
@@ -245,24 +267,81 @@ void fwd_flush_stdio(void)
         fflush(stdout);
     if (__fpending(stderr))
         fflush(stderr);
+    /* A last line without its newline ends with the run. */
+    for (int i = 0; i < 2; i++) {
+        struct part *pt = &parts[i];
+        if (pt->n && !pt->cut)
+            frame_out(pt->st->fd, cur_run ? cur_run : "", pt->b, pt->n);
+        pt->n = 0;
+        pt->cut = false;
+    }
 }
 
-/* The framing streams' write (under the stream's lock): each line is a
- * frame of the run this thread executes. A piece without its newline is
- * a line when short (stdio wrote it because it was flushed); when long,
- * it is the start of a line longer than a frame: cut and marked, and the
- * rest of that line dropped. */
+void fwd_flush_partial(void)
+{
+    char buf[FRAME_MAX];
+
+    /* As fwd_frame, but with write() alone: a signal handler calls it. */
+    for (int i = 0; i < 2; i++) {
+        struct part *pt = &parts[i];
+        const char *run = cur_run ? cur_run : "";
+        char kind[12];
+        int k = (int)sizeof(kind), v = LOG_OUTPUT;
+        size_t len = 0;
+
+        if (!pt->n || pt->cut)
+            continue;
+        kind[--k] = '\0';
+        do {
+            kind[--k] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v && k > 0);
+        buf[len++] = FRAME_START;
+        for (const char *c = kind + k; *c; c++)
+            buf[len++] = *c;
+        for (size_t j = 0; run[j] && j < 120; j++)
+            buf[len++] = run[j];
+        buf[len++] = FRAME_SEP;
+        memcpy(buf + len, pt->b, pt->n);
+        len += pt->n;
+        buf[len++] = '\n';
+        pt->n = 0;
+        if (write(pt->st->fd, buf, len) < 0)
+            return;
+    }
+}
+
+/* The framing streams' write: text of the calling thread, put together
+ * into lines; each line is a frame of the run this thread executes. A
+ * line longer than a frame is cut and marked, and the rest of it
+ * dropped. */
 static ssize_t stream_write(void *cookie, const char *p, size_t n)
 {
     struct fwd_stream *st = cookie;
+    struct part *pt = part_of(st);
+    const char *run = cur_run ? cur_run : "";
     size_t left = n;
 
     while (left > 0) {
         const char *nl = memchr(p, '\n', left);
         size_t k = nl ? (size_t)(nl - p) : left;
-        if (!st->skip)
-            frame_out(st->fd, cur_run ? cur_run : "", p, k);
-        st->skip = nl ? false : st->skip || k > FRAME_ROOM;
+        if (!pt->cut) {
+            size_t take = k < FRAME_ROOM - pt->n ? k : FRAME_ROOM - pt->n;
+            memcpy(pt->b + pt->n, p, take);
+            pt->n += take;
+            if (take < k) {
+                /* Over a frame: out now, marked (frame_out cuts). */
+                frame_out(st->fd, run, pt->b, FRAME_ROOM + 1);
+                pt->n = 0;
+                pt->cut = true;
+            }
+        }
+        if (nl) {
+            if (!pt->cut)
+                frame_out(st->fd, run, pt->b, pt->n);
+            pt->n = 0;
+            pt->cut = false;
+        }
         p += k + (nl != NULL);
         left -= k + (nl != NULL);
     }
@@ -275,11 +354,10 @@ static FILE *stream_open(struct fwd_stream *st, int fd)
     FILE *s;
 
     st->fd = fd;
-    st->skip = false;
     s = fopencookie(st, "w", io);
 
     if (s)
-        setvbuf(s, NULL, _IOLBF, FRAME_MAX);
+        setvbuf(s, NULL, _IONBF, 0);
     return s;
 }
 

@@ -40,6 +40,7 @@
 #define PD_FWD_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -107,7 +108,6 @@ struct fwd {
     FILE *old_out, *old_err; /* stand in for */
     struct fwd_stream {
         int fd;
-        bool skip;          /* in a line cut already: drop to its end */
     } sout, serr;
     struct fwd_lines lines;
     struct buf in;          /* bytes read, not split yet */
@@ -149,6 +149,11 @@ void fwd_stop(struct fwd *f);
  * crash handler, so what a task wrote just before it crashed (an assert's
  * message) is not lost with the worker. */
 void fwd_dump(int rd, int fd);
+
+/* Frame the line the calling thread left unfinished on stdout or stderr
+ * into the pipe (it would otherwise go at the end of its run): before
+ * fwd_dump in a crash or exit() handler. Async-signal-safe. */
+void fwd_flush_partial(void);
 
 /* Rank 0: print the entries of a TAG_LOG from rank through log.c. */
 void fwd_print(struct rd *r, int rank);

@@ -309,8 +309,10 @@ static void on_crash(int sig)
         r /= 10;
     } while (r && k > 0);
     parts[1] = num + k;
-    if (crash_pipe >= 0)
+    if (crash_pipe >= 0) {
+        fwd_flush_partial();
         fwd_dump(crash_pipe, crash_fd);
+    }
     for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
         for (const char *p = parts[i]; *p && n < sizeof(msg); p++)
             msg[n++] = *p;
@@ -332,6 +334,7 @@ static void on_task_exit(int status, void *arg)
     if (crash_pipe >= 0) {
         fflush(stdout);
         fflush(stderr);
+        fwd_flush_partial();
         fwd_dump(crash_pipe, crash_fd);
     }
     dprintf(crash_fd, "pdask-mpi: error: rank %d: task run %s called "
