@@ -222,7 +222,8 @@ struct pd_flow_def {
     pd_flow_fn *fn;
     const char *name;
     const char *description;
-    const char *address;       /* [task_runner] address */
+    const char *address;       /* [task_runner] address: a served cluster
+                                  (pdask-mpi serve) the flow runs on */
     const char *cluster_class; /* "mpi", "spawn" or "PATH.so:symbol" */
     int n_workers;             /* [cluster_kwargs] */
     int threads_per_worker;

@@ -19,6 +19,9 @@ const char cli_usage[] =
     "       pdask-mpi [options] FLOW.so [key=value ...]   (temporary cluster)\n"
     "       pdask-mpi info [options] [FLOW.so]\n"
     "       pdask-mpi check [options] FLOW.so\n"
+    "       mpirun -n N pdask-mpi serve [--scheduler-file FILE] [--listen URL]\n"
+    "       pdask-mpi serve --shutdown --scheduler-file FILE\n"
+    "       pdask-mpi --scheduler-file FILE|--address URL FLOW.so [k=v ...]\n"
     "       pdask-mpi --help | --version\n"
     "\n"
     "Runs the flow declared with PD_FLOW in FLOW.so: rank 0 runs the flow\n"
@@ -63,7 +66,12 @@ const char cli_usage[] =
     "  --retry-failed              with --journal: run the failed ones again\n"
     "  --grace-period SECONDS      after SIGINT/SIGTERM, running task runs\n"
     "                              get this long to end (default 10; 0: none)\n"
-    "  --address URL               an existing cluster (not available yet)\n"
+    "  --address URL               run on a served cluster (tcp://HOST:PORT)\n"
+    "  --scheduler-file FILE       serve writes it, a client reads it\n"
+    "  --token-file FILE           else PDASK_TOKEN, the scheduler file,\n"
+    "                              ~/.pdask/token\n"
+    "  --listen URL                serve: default tcp://127.0.0.1:8786\n"
+    "  --shutdown                  serve: stop the cluster\n"
     "  --set SECTION.KEY=VALUE     any INI setting\n"
     "\n"
     "exit codes: 0 the flow and all its task runs completed, 1 something\n"
@@ -73,7 +81,7 @@ const char cli_usage[] =
 
 /* getopt_long values of the options that are not a letter. */
 enum { OPT_VERSION = 256, OPT_FLOW, OPT_SET, OPT_NO_PROGRESS,
-       OPT_RETRY_FAILED, OPT_SETTING };
+       OPT_RETRY_FAILED, OPT_SHUTDOWN, OPT_SETTING };
 
 /* Command-line options that are settings: --name, short letter (or 0),
  * INI section and key. Option k has the value OPT_SETTING + k, or its
@@ -84,6 +92,9 @@ static const struct {
     const char *section, *key;
 } settings[] = {
     { "--address", 0, "task_runner", "address" },
+    { "--scheduler-file", 0, "task_runner", "scheduler_file" },
+    { "--token-file", 0, "task_runner", "token_file" },
+    { "--listen", 0, "serve", "listen" },
     { "--cluster-class", 0, "task_runner", "cluster_class" },
     { "--n-workers", 'n', "cluster_kwargs", "n_workers" },
     { "--threads-per-worker", 't', "cluster_kwargs", "threads_per_worker" },
@@ -112,6 +123,7 @@ static const struct option other_opts[] = {
     { "set", required_argument, NULL, OPT_SET },
     { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
     { "retry-failed", no_argument, NULL, OPT_RETRY_FAILED },
+    { "shutdown", no_argument, NULL, OPT_SHUTDOWN },
 };
 
 #define NLONG (ARRAY_SIZE(other_opts) + ARRAY_SIZE(settings) + 1)
@@ -311,6 +323,9 @@ static int parse_options(int argc, char **argv, struct options *o,
                 return PD_EINVAL;
             o->cli[o->ncli - 1].source = "--no-progress";
             break;
+        case OPT_SHUTDOWN:
+            o->shutdown = 1;
+            break;
         case OPT_RETRY_FAILED:
             if (add_setting(o, -1, "task_runner.retry_failed=1", err,
                             errlen) != 0)
@@ -340,7 +355,8 @@ int cli_parse(int argc, char **argv, struct options *o, char *err,
     o->cmd = "run";
     if (argc > 1 && (strcmp(argv[1], "run") == 0 ||
                      strcmp(argv[1], "info") == 0 ||
-                     strcmp(argv[1], "check") == 0)) {
+                     strcmp(argv[1], "check") == 0 ||
+                     strcmp(argv[1], "serve") == 0)) {
         o->cmd = argv[1];
         skip = 1;
     }
@@ -350,7 +366,8 @@ int cli_parse(int argc, char **argv, struct options *o, char *err,
     i = optind + skip;
     if (i < argc) {
         o->path = argv[i++];
-    } else if (strcmp(o->cmd, "info") != 0) {
+    } else if (strcmp(o->cmd, "info") != 0 &&
+               strcmp(o->cmd, "serve") != 0) {
         snprintf(err, errlen, "no flow given: pdask-mpi FLOW.so "
                  "[key=value ...]; see pdask-mpi --help");
         return PD_EINVAL;
@@ -366,6 +383,17 @@ int cli_parse(int argc, char **argv, struct options *o, char *err,
     }
     o->nparams = argc - i;
     o->params = argv + i;
+    if (o->shutdown && strcmp(o->cmd, "serve") != 0) {
+        snprintf(err, errlen, "--shutdown belongs to serve: pdask-mpi serve "
+                 "--shutdown --scheduler-file FILE");
+        return PD_EINVAL;
+    }
+    if (strcmp(o->cmd, "serve") == 0 && o->path) {
+        snprintf(err, errlen, "serve takes no FLOW.so ('%s'): clients bring "
+                 "their own: pdask-mpi --scheduler-file FILE FLOW.so",
+                 o->path);
+        return PD_EINVAL;
+    }
     if (strcmp(o->cmd, "run") != 0 && o->nparams) {
         snprintf(err, errlen, "%s takes only FLOW.so, not '%s'", o->cmd,
                  o->params[0]);

@@ -16,7 +16,8 @@ struct cli_setting {
 };
 
 struct options {
-    const char *cmd;         /* run, info or check */
+    const char *cmd;         /* run, info, check or serve */
+    int shutdown;            /* serve --shutdown */
     const char *path;        /* FLOW.so, or NULL for info */
     const char *flow;        /* --flow NAME, or NULL */
     const char *config_file; /* -c FILE, or NULL */

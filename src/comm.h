@@ -36,6 +36,10 @@ struct comm {
     pthread_mutex_t mu;       /* guards sleeping and kicked */
     pthread_cond_t cv;
     bool sleeping, kicked;
+    struct link *link;        /* a served cluster's client: every call
+                                 below goes over this TCP link instead
+                                 (tcplink.c); MPI is never called */
+    int kickfd;               /* with link: eventfd comm_kick writes */
 };
 
 /* comm becomes endpoint 0. Endpoints stay their owner's to free. */

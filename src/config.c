@@ -514,11 +514,6 @@ int config_validate(const struct config *c, char *err, size_t errlen)
                      fields[k].key, c->source[k]);
             return PD_EINVAL;
         }
-        snprintf(err, errlen, "%s: address %s: connecting to an existing "
-                 "cluster (pdask-mpi serve) is not available in this "
-                 "version; remove address to run on the job's ranks",
-                 c->source[CFG_address], c->address);
-        return PD_EINVAL;
     }
     if (c->adapt_maximum > 0 && c->adapt_minimum > c->adapt_maximum) {
         snprintf(err, errlen, "%s: adapt_kwargs minimum %ld is above maximum "

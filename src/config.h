@@ -27,6 +27,9 @@
     X(task_runner, journal, journal_path, STR, "", 0, 0)                    \
     X(task_runner, retry_failed, retry_failed, INT, 0, 0, 1)                \
     X(task_runner, grace_period, grace_s, REAL, 10, 0, 1e6)                 \
+    X(task_runner, scheduler_file, scheduler_file, STR, "", 0, 0)           \
+    X(task_runner, token_file, token_file, STR, "", 0, 0)                   \
+    X(serve, listen, listen, STR, "tcp://127.0.0.1:8786", 0, 0)             \
     X(cluster_kwargs, n_workers, n_workers, INT, 0, 0, 4096)                \
     X(cluster_kwargs, threads_per_worker, threads_per_worker, INT, 0, 0,    \
       1024)                                                                  \
@@ -72,6 +75,10 @@ struct config {
                                  again */
     double grace_s;           /* after SIGINT/SIGTERM, running runs get
                                  this long to end; 0: cancel at once */
+    char *scheduler_file;     /* a served cluster's file (serve writes it,
+                                 a client reads it), or "" */
+    char *token_file;         /* the client's token, or "" */
+    char *listen;             /* serve: tcp://HOST:PORT */
     long n_workers;           /* 0: the ranks of the job, or fill the node */
     long threads_per_worker;  /* 0: from hwloc */
     char *resources;          /* "GPU=1,process=1" */

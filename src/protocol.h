@@ -23,6 +23,16 @@ enum proto_tag {
     TAG_LOG,         /* worker -> scheduler: pd_log lines and task output */
 };
 
+/* A served cluster (relay.c): rank 0 relays for clients over TCP. */
+enum proto_serve_tag {
+    TAG_LOAD = 140,  /* relay -> worker: u32 run, path, 32-byte hash, u32 n,
+                        n task names: load the client's module for run */
+    TAG_LOADED,      /* worker -> relay: u32 run, u8 ok, 32-byte hash of its
+                        file, message */
+    TAG_DROP,        /* relay -> worker: u32 run: its client is gone: cancel
+                        its queued runs, free its results */
+};
+
 /* Largest message: MPI counts are int; bigger payloads go in pieces of at
  * most this many bytes (comm.c), and one value is capped by it too. */
 #define PROTO_MAX_MSG ((size_t)1 << 30)

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "cluster.h"
 #include "comm.h"
 #include "config.h"
@@ -22,6 +23,7 @@
 #include "loader.h"
 #include "log.h"
 #include "params.h"
+#include "relay.h"
 #include "report.h"
 #include "pdask_cluster.h"
 #include "scheduler.h"
@@ -62,6 +64,14 @@ static const char *resolve(const struct options *o, struct config *cfg,
         return err;
     log_set_level((enum pd_level)log_parse_level(cfg->log_level));
     return NULL;
+}
+
+const char *runtime_resolve(const struct options *o, struct config *cfg,
+                            struct pd_params *params, struct module **mod,
+                            const struct pd_flow_def **def, char *err,
+                            size_t errlen)
+{
+    return resolve(o, cfg, params, mod, def, err, errlen);
 }
 
 /* Start the temporary cluster a lone process needs (cluster_class auto or
@@ -391,7 +401,7 @@ static bool start(struct run *r, char **argv)
     r->rep.status_fd = -1;
     /* Before the others agree to start: a path that cannot be written
      * stops every rank with exit 2. */
-    if (!e && !info && r->w.rank == 0 &&
+    if (!e && !info && r->w.rank == 0 && strcmp(o->cmd, "serve") != 0 &&
         report_open(&r->rep, r->cfg.status_path, r->cfg.trace_path,
                     r->cfg.report_path, err, sizeof(err)) != 0)
         e = err;
@@ -404,13 +414,23 @@ static bool start(struct run *r, char **argv)
     watchdog_start(&wd, &r->cfg, r->w.rank, o->path);
     if (!e && provided < MPI_THREAD_FUNNELED)
         e = "this MPI library does not support MPI_THREAD_FUNNELED";
+    bool serve = strcmp(o->cmd, "serve") == 0;
+    if (serve && !r->w.spawned && r->w.size == 1 && !e)
+        e = "pdask-mpi serve runs on the ranks of a job: mpirun -n N "
+            "pdask-mpi serve with N >= 2 (rank 0 serves, the others work)";
+    if (serve && !e && r->cfg.adapt_maximum > 0) {
+        snprintf(err, sizeof(err), "adapt_kwargs (%s): a served cluster "
+                 "keeps the job's workers; adaptive scaling is for a flow's "
+                 "own cluster", r->cfg.source[CFG_adapt_maximum]);
+        e = err;
+    }
     r->argv = argv;
-    if (!info && !r->w.spawned && r->w.size == 1 && !e &&
+    if (!info && !serve && !r->w.spawned && r->w.size == 1 && !e &&
         adaptive_alone(&r->cfg)) {
         log_msg(PD_INFO, "pdask-mpi", "Adaptive cluster: starting with no "
                 "worker, spawning between %ld and %ld as work comes",
                 r->cfg.adapt_minimum, r->cfg.adapt_maximum);
-    } else if (!info && !r->w.spawned && r->w.size == 1) {
+    } else if (!info && !serve && !r->w.spawned && r->w.size == 1) {
         /* Alone: make a temporary cluster, or say why not. */
         if (!e)
             e = start_temporary(&r->cfg, argv, &r->w.comm, &r->w.inter,
@@ -479,6 +499,38 @@ static int show_info(struct run *r)
 static void ignore_signal(int sig)
 {
     (void)sig;
+}
+
+/* `pdask-mpi serve`: rank 0 relays for clients (relay.c), the others
+ * work, loading each client's module when it connects. The exit code. */
+static int serve(struct run *r, struct comm *c)
+{
+    if (r->w.rank == 0) {
+        struct relay_opts ro = { r->threads, r->w.size, r->tags,
+                                 r->cfg.listen, r->cfg.scheduler_file,
+                                 r->cfg.heartbeat_s, r->cfg.timeout_s };
+        struct sigaction sa = { .sa_handler = relay_interrupt };
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        return relay_run(c, &ro);
+    }
+    struct worker_opts wo = { r->mine, NULL, NULL, 0, r->w.size,
+                              r->have_topo ? &r->tp : NULL, r->first_core,
+                              r->cfg.heartbeat_s / 4, r->cfg.isolation,
+                              r->found.gpu_first, r->found.gpus,
+                              !strcmp(r->cfg.task_output, "forward") };
+    /* mpirun passes SIGTERM to every rank: rank 0 stops the workers
+     * (TAG_STOP), so each exits 0 after its runs. A handler, not
+     * SIG_IGN, as in run_flow. */
+    struct sigaction sa = { .sa_handler = ignore_signal };
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    return worker_run(c, &wo);
 }
 
 /* The spawned workers' command line: this one, with --threads-per-worker
@@ -584,7 +636,9 @@ static int run_flow(struct run *r)
     int code;
 
     comm_init(&c, r->w.comm);
-    if (r->w.rank == 0) {
+    if (strcmp(r->o->cmd, "serve") == 0) {
+        code = serve(r, &c);
+    } else if (r->w.rank == 0) {
         struct pd_flow *f = pd__xmalloc(sizeof(*f));
         struct sched_grow grow = {
             { (int)r->cfg.adapt_minimum, (int)r->cfg.adapt_maximum,
@@ -667,6 +721,12 @@ int runtime_run(char **argv, const struct options *o)
 {
     struct run r = { .o = o };
     int code = EXIT_USAGE;
+
+    /* A client of a served cluster never starts MPI. */
+    if (strcmp(o->cmd, "serve") == 0 && o->shutdown)
+        return client_shutdown(o);
+    if (client_wanted(o))
+        return client_run(o);
 
     if (start(&r, argv))
         code = strcmp(o->cmd, "info") == 0 ? show_info(&r) : run_flow(&r);

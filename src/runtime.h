@@ -8,4 +8,17 @@
  * returns the exit code (see main.c). */
 int runtime_run(char **argv, const struct options *o);
 
+struct config;
+struct pd_params;
+struct module;
+struct pd_flow_def;
+
+/* Settings (defaults < INI < PD_FLOW < command line), parameters and the
+ * flow, without MPI (a served cluster's client uses it too). NULL, or the
+ * message (in err). */
+const char *runtime_resolve(const struct options *o, struct config *cfg,
+                            struct pd_params *params, struct module **mod,
+                            const struct pd_flow_def **def, char *err,
+                            size_t errlen);
+
 #endif

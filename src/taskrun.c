@@ -105,7 +105,9 @@ PD_API int pd_task_rank(const pd_ctx *ctx)
 
 PD_API const char *pd_task_run_name(const pd_ctx *ctx)
 {
-    return ctx->req->name;
+    /* Without a served cluster's flow run id ("3/shout-4", worker.c). */
+    const char *slash = strchr(ctx->req->name, '/');
+    return slash ? slash + 1 : ctx->req->name;
 }
 
 PD_API int pd_task_attempt(const pd_ctx *ctx)

@@ -16,6 +16,7 @@
 #include <inttypes.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 
 #include "flow.h"
 #include "fwd.h"
+#include "tcplink.h"
 #include "loader.h"
 #include "log.h"
 #include "protocol.h"
@@ -75,8 +77,25 @@ struct parked {
     struct proto_fetch f;
 };
 
+/* The tasks of one flow run: in a job, the one module every rank loaded;
+ * in a served cluster, the module its client's TAG_LOAD named (two
+ * clients may use tasks of one name from different modules). Kept until
+ * exit once made: executors hold pointers to it. */
+struct wflow {
+    uint32_t run;
+    struct module *mod;
+    int *def_of;            /* the client's task index -> local index */
+    int ndefs;
+    uint32_t tasks_seq;     /* its TAG_TASKS messages received */
+    _Atomic bool dropped;   /* its client left: runs not started are
+                               Cancelled, results not kept */
+    uint8_t hash[LINK_HASH];
+    struct wflow *next;
+};
+
 struct wtask {
     struct wtask *next;
+    struct wflow *fl;       /* its flow run's tasks */
     int32_t priority;       /* higher first in the ready queue */
     int32_t retries;        /* -1: the task's own */
     uint32_t flags;         /* TASK_* */
@@ -135,7 +154,10 @@ struct worker {
     uint32_t *gen;          /* slot generations: a cookie is slot, gen */
     uint32_t nslots, *freeslots, nfree;
     struct parked *early;   /* fetches naming a TAG_TASKS not yet here */
-    uint32_t tasks_seq;     /* TAG_TASKS messages received */
+    struct wflow job;       /* a job's flow run (o->mod), any run id */
+    struct wflow *flows;    /* a served cluster's, newest first */
+    struct wflow *retired;  /* dropped ones: their runs may still be here,
+                               their modules stay loaded */
     struct batch *data;     /* TAG_DATA replies being built, by rank */
     struct batch *fetch;    /* TAG_FETCH requests being built, by rank */
     int npeers;             /* ranks of endpoint 0 */
@@ -175,13 +197,21 @@ static bool queue_push(struct queue *q, struct wtask *head,
 
     pthread_mutex_lock(&q->mu);
     was_empty = q->head == NULL;
-    if (head == tail && q->tail && head->priority > q->tail->priority) {
-        /* Before the first run of lower priority: ties keep their order. */
+    if (head == tail && q->tail && (head->fl != q->tail->fl ||
+                                    head->priority > q->tail->priority)) {
+        /* Before the first run of its flow run with lower priority: ties
+         * keep their order. Priorities order one flow's runs, never two
+         * flows' (a served cluster): between flows the queue stays in
+         * arrival order, and each client's window on the worker is
+         * bounded, so no flow waits behind another's whole backlog. */
         struct wtask **p = &q->head;
-        while ((*p)->priority >= head->priority)
+        while (*p && ((*p)->fl != head->fl ||
+                      (*p)->priority >= head->priority))
             p = &(*p)->next;
         head->next = *p;
         *p = head;
+        if (!head->next)
+            q->tail = head;
     } else if (q->tail) {
         q->tail->next = head;
         q->tail = tail;
@@ -331,6 +361,7 @@ static void catch_crashes(int rank)
 
 /* This executor thread's process executor, made on first use. */
 static __thread struct executor *proc_exec;
+static __thread const struct module *proc_mod; /* the module it loaded */
 /* This executor thread's overrun slot, and its number. */
 static __thread struct overrun *my_overrun;
 static __thread int my_index;
@@ -373,6 +404,7 @@ static void warn_overruns(struct worker *wk)
 /* Where runs of def go on this thread: a helper process when the task or
  * the cluster asks for isolation, else this thread. */
 static struct executor *executor_for(struct worker *wk,
+                                     const struct module *mod,
                                      const struct pd_task_def *def,
                                      uint32_t flags)
 {
@@ -383,19 +415,40 @@ static struct executor *executor_for(struct worker *wk,
 
     if (!iso || strcmp(iso, "process") != 0)
         return exec_thread();
+    if (proc_exec && proc_mod != mod) { /* another client's module */
+        exec_destroy(proc_exec);
+        proc_exec = NULL;
+    }
     if (!proc_exec) {
-        struct pexec_opts po = { NULL, wk->o->mod->path, 0, wk->fwd.on };
+        struct pexec_opts po = { NULL, mod->path, 0, wk->fwd.on };
         proc_exec = pexec_new(&po);
+        proc_mod = mod;
     }
     return proc_exec;
+}
+
+/* A line about run `name`: in a served cluster it goes with the run's
+ * forwarded output, so its client sees it (a job's workers share
+ * mpirun's output with rank 0, so there it goes to stderr). */
+static void run_log(struct worker *wk, enum pd_level lv, const char *name,
+                    const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    if (!wk->o->mod && fwd_framing())
+        fwd_vlog(lv, name, fmt, ap);
+    else
+        log_vmsg(lv, name, fmt, ap);
+    va_end(ap);
 }
 
 /* Run t with its retries; a Crashed attempt (its helper died) is retried
  * like a Failed one. */
 static void run_task(struct worker *wk, struct wtask *t)
 {
-    const struct pd_task_def *def = wk->o->mod->tasks[t->def];
-    struct executor *ex = executor_for(wk, def, t->flags);
+    const struct pd_task_def *def = t->fl->mod->tasks[t->def];
+    struct executor *ex = executor_for(wk, t->fl->mod, def, t->flags);
     int retries = t->retries >= 0 ? t->retries : def->retries;
     char name[128];
     struct exec_req req = { .run = {
@@ -406,7 +459,12 @@ static void run_task(struct worker *wk, struct wtask *t)
     } };
     struct taskrun_out out = { 0 };
 
-    snprintf(name, sizeof(name), "%s-%u", def->name, t->seq);
+    /* In a served cluster the flow run id goes first ("3/shout-4"): the
+     * relay sends the run's output to its client by it, and strips it. */
+    if (wk->o->mod)
+        snprintf(name, sizeof(name), "%s-%u", def->name, t->seq);
+    else
+        snprintf(name, sizeof(name), "%u/%s-%u", t->run, def->name, t->seq);
     running_name = name;
     flow_in_task = name;
     if (def->timeout_s > 0 && ex == exec_thread())
@@ -417,7 +475,7 @@ static void run_task(struct worker *wk, struct wtask *t)
     for (req.run.attempt = 1;; req.run.attempt++) {
         if (exec_attempt(ex, &req, &out) == 0 || req.run.attempt > retries)
             break;
-        log_msg(PD_WARNING, name, "attempt %d failed: %s; retry %d/%d "
+        run_log(wk, PD_WARNING, name, "attempt %d failed: %s; retry %d/%d "
                 "in %g s", req.run.attempt, out.message, req.run.attempt,
                 retries, def->retry_delay_s);
         pd__sleep(def->retry_delay_s);
@@ -478,7 +536,12 @@ static void *executor_main(void *arg)
         topo_bind_thread(wk->o->topo, wk->o->bind_first + index);
     while ((t = queue_pop_wait(&wk->ready, atomic_load_explicit(
                 &wk->short_runs, memory_order_relaxed) ? SPIN_S : 0))) {
-        run_task(wk, t);
+        if (atomic_load(&t->fl->dropped)) {
+            t->state = PD_CANCELLED;
+            t->message = pd__xstrdup("cancelled: its client disconnected");
+        } else {
+            run_task(wk, t);
+        }
         if (queue_push(&wk->done, t, t, 1))
             comm_kick(wk->c);
     }
@@ -690,6 +753,8 @@ static void resolve_args(struct worker *wk, struct wtask *t,
 
 static void on_fetch(struct worker *wk, struct peer from,
                      const struct proto_fetch *f);
+static void reply(struct worker *wk, struct peer to,
+                  const struct proto_data *d);
 
 /* Fetches that came before the TAG_TASKS they name: try them again. */
 static void retry_early(struct worker *wk)
@@ -704,6 +769,145 @@ static void retry_early(struct worker *wk)
     }
 }
 
+/* ------------------------------------------------------------ flow runs */
+
+/* The tasks of flow run `run`, or NULL when its client left. */
+static struct wflow *wflow_of(struct worker *wk, uint32_t run)
+{
+    if (wk->o->mod)
+        return &wk->job;
+    for (struct wflow *fl = wk->flows; fl; fl = fl->next)
+        if (fl->run == run)
+            return fl;
+    return NULL;
+}
+
+/* TAG_LOAD (served cluster): load the client's .so by path, if it is the
+ * same build (content hash), and map its task table to this one's. The
+ * answer, TAG_LOADED, says why not. */
+static void on_load(struct worker *wk, struct peer from, struct rd *r)
+{
+    uint32_t run = rd_u32(r), n;
+    const char *path = rd_str(r);
+    const uint8_t *theirs = rd_take(r, LINK_HASH);
+    uint8_t mine[LINK_HASH] = { 0 };
+    char msg[1200] = "", err[1024], hm[2 * LINK_HASH + 1],
+                     ht[2 * LINK_HASH + 1];
+    struct wflow *fl = NULL;
+    struct module *mod = NULL;
+    struct buf b = { 0 };
+
+    n = rd_u32(r);
+    if (r->bad || !path || n > (size_t)(r->end - r->p)) {
+        snprintf(msg, sizeof(msg), "malformed TAG_LOAD");
+    } else if (link_hash_file(path, mine, err, sizeof(err)) != 0) {
+        snprintf(msg, sizeof(msg), "cannot read the flow here: %s (workers "
+                 "load the client's .so by its path: put it on a file "
+                 "system every node sees)", err);
+    } else if (memcmp(mine, theirs, LINK_HASH) != 0) {
+        link_hex(mine, 8, hm);
+        link_hex(theirs, 8, ht);
+        snprintf(msg, sizeof(msg), "%s is another build here (content hash "
+                 "%s..., the client's %s...): workers load the client's .so "
+                 "by its path; give each build its own path, or wait until "
+                 "the file is the same everywhere", path, hm, ht);
+    } else {
+        struct wflow *lists[] = { wk->flows, wk->retired };
+        for (int k = 0; k < 2; k++) {
+            for (fl = lists[k]; fl && !msg[0]; fl = fl->next) {
+                if (strcmp(fl->mod->path, path) != 0 ||
+                    memcmp(fl->hash, mine, LINK_HASH) == 0)
+                    continue;
+                link_hex(fl->hash, 8, hm);
+                snprintf(msg, sizeof(msg), "another build of %s (content "
+                         "hash %s...) is loaded in this worker already, and "
+                         "a file cannot be loaded twice: give the new build "
+                         "its own path", path, hm);
+            }
+        }
+        if (!msg[0] && loader_open(path, &mod, err, sizeof(err)) != 0)
+            snprintf(msg, sizeof(msg), "%s", err);
+    }
+    if (!msg[0]) {
+        fl = pd__xcalloc(1, sizeof(*fl));
+        fl->run = run;
+        fl->mod = mod;
+        fl->ndefs = (int)n;
+        fl->def_of = pd__xcalloc(n + 1, sizeof(int));
+        memcpy(fl->hash, mine, LINK_HASH);
+        for (uint32_t i = 0; i < n && !msg[0]; i++) {
+            const char *name = rd_str(r);
+            fl->def_of[i] = name ? loader_task_by_name(mod, name) : -1;
+            if (fl->def_of[i] < 0)
+                snprintf(msg, sizeof(msg), "task %s of the client's %s is "
+                         "not in that file here", name ? name : "?", path);
+        }
+        if (msg[0]) {
+            loader_close(mod);
+            free(fl->def_of);
+            free(fl);
+        } else {
+            fl->next = wk->flows;
+            wk->flows = fl;
+        }
+    }
+    buf_u32(&b, run);
+    buf_u8(&b, !msg[0]);
+    buf_put(&b, mine, LINK_HASH);
+    buf_str(&b, msg);
+    comm_send(wk->c, from, TAG_LOADED, &b);
+}
+
+/* TAG_DROP: the client of a flow run left. Runs not started end
+ * Cancelled (executors check), results are freed, fetches parked for its
+ * messages are answered. */
+static void on_drop(struct worker *wk, struct rd *r)
+{
+    uint32_t run = rd_u32(r);
+    struct wflow *fl = wflow_of(wk, run);
+    struct parked **pp = &wk->early;
+    size_t freed = 0;
+
+    if (!fl || fl == &wk->job || r->bad)
+        return;
+    atomic_store(&fl->dropped, true);
+    /* Out of the lookups: a long-lived cluster serves many clients. */
+    for (struct wflow **l = &wk->flows; *l; l = &(*l)->next)
+        if (*l == fl) {
+            *l = fl->next;
+            break;
+        }
+    fl->next = wk->retired;
+    wk->retired = fl;
+    struct store *stores[] = { &wk->results, &wk->failed };
+    for (int k = 0; k < 2; k++) {
+        struct store *s = stores[k];
+        uint64_t *ids = pd__xmalloc((s->count + 1) * sizeof(*ids));
+        size_t n = 0;
+        /* Keys first: a drop may move entries. */
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->slots[i].data && (uint32_t)(s->slots[i].id >> 32) == run)
+                ids[n++] = s->slots[i].id;
+        for (size_t i = 0; i < n; i++)
+            freed += store_drop(s, ids[i]) == 0;
+        free(ids);
+    }
+    while (*pp) {
+        struct parked *p = *pp;
+        if (p->f.run != run) {
+            pp = &p->next;
+            continue;
+        }
+        struct proto_data d = { .f = p->f, .code = DATA_MISSING,
+                                .err = "its client left" };
+        *pp = p->next;
+        reply(wk, p->from, &d);
+        free(p);
+    }
+    log_msg(PD_DEBUG, "pdask-mpi", "rank %d: flow run %u dropped, %zu "
+            "results freed", wk->c->rank, run, freed);
+}
+
 static void on_tasks(struct worker *wk, uint8_t *data, size_t len)
 {
     struct rd r = rd_init(data, len);
@@ -712,10 +916,18 @@ static void on_tasks(struct worker *wk, uint8_t *data, size_t len)
 
     mb->refs = 1;
     mb->data = data;
-    wk->tasks_seq++;
     for (uint32_t i = 0; i < n; i++) {
         struct proto_task pt;
-        if (proto_get_task(&r, &pt) != 0 || pt.def >= (uint32_t)wk->o->ndefs) {
+        struct wflow *fl = NULL;
+        if (proto_get_task(&r, &pt) == 0 && !(fl = wflow_of(wk, pt.run))) {
+            log_msg(PD_DEBUG, "pdask-mpi", "rank %d: runs of flow run %u, "
+                    "whose client left, ignored", wk->c->rank, pt.run);
+            break;
+        }
+        /* One message holds one flow run's runs: count it once. */
+        if (fl && i == 0)
+            fl->tasks_seq++;
+        if (!fl || pt.def >= (uint32_t)fl->ndefs) {
             log_msg(PD_ERROR, "pdask-mpi", "rank %d: malformed task batch "
                     "from the scheduler (%u of %u runs read)", wk->c->rank,
                     i, n);
@@ -724,11 +936,12 @@ static void on_tasks(struct worker *wk, uint8_t *data, size_t len)
         struct wtask *t = pd__xcalloc(1, sizeof(*t) +
                                              pt.nargs * sizeof(pd_value));
         t->run = pt.run;
+        t->fl = fl;
         t->priority = pt.priority;
         t->retries = pt.retries;
         t->flags = pt.flags;
         t->id = pt.id;
-        t->def = (uint32_t)wk->o->def_of[pt.def];
+        t->def = (uint32_t)fl->def_of[pt.def];
         t->seq = pt.seq;
         t->nargs = (int)pt.nargs;
         t->holds = pt.holds;
@@ -782,7 +995,8 @@ static void on_fetch(struct worker *wk, struct peer from,
     } else if ((e = store_get(&wk->here, key))) {
         park(&((struct wtask *)(void *)e->data)->parked, from, f);
         return;
-    } else if (f->seq > wk->tasks_seq) {
+    } else if (wflow_of(wk, f->run) &&
+               f->seq > wflow_of(wk, f->run)->tasks_seq) {
         park(&wk->early, from, f);
         return;
     } else {
@@ -874,7 +1088,7 @@ static void settle(struct worker *wk, struct wtask *t, char *name,
     } else {
         /* Kept for fetches that come later, from runs sent before the
          * scheduler heard of this one. */
-        const struct pd_task_def *def = wk->o->mod->tasks[t->def];
+        const struct pd_task_def *def = t->fl->mod->tasks[t->def];
         snprintf(name, namelen, "upstream task run %s-%u did not complete "
                  "(%s)", def->name, t->seq, pd_state_name(t->state));
         why = name;
@@ -942,7 +1156,7 @@ static int drain_done(struct worker *wk)
                 n = 0;
             }
             proto_put_done(&b, &d);
-            if (t->state == PD_COMPLETED) {
+            if (t->state == PD_COMPLETED && !atomic_load(&t->fl->dropped)) {
                 store_put(&wk->results, store_key(t->run, t->id),
                           t->result.data, t->result.len);
                 t->result.data = NULL;
@@ -1018,6 +1232,12 @@ static bool handle(struct worker *wk, struct peer from, int tag,
     case TAG_FREE:
         on_free(wk, &r);
         break;
+    case TAG_LOAD:
+        on_load(wk, from, &r);
+        break;
+    case TAG_DROP:
+        on_drop(wk, &r);
+        break;
     case TAG_STOP:
         free(data);
         return false;
@@ -1036,6 +1256,9 @@ static void worker_init(struct worker *wk, struct comm *c,
     wk->c = c;
     wk->o = o;
     wk->npeers = o->npeers;
+    wk->job.mod = (struct module *)o->mod;
+    wk->job.def_of = (int *)o->def_of;
+    wk->job.ndefs = o->ndefs;
     queue_init(&wk->ready);
     queue_init(&wk->done);
     store_init(&wk->results, true);
@@ -1062,6 +1285,14 @@ static void worker_destroy(struct worker *wk)
         struct parked *p = wk->early;
         wk->early = p->next;
         free(p);
+    }
+    while (wk->flows || wk->retired) {
+        struct wflow **l = wk->flows ? &wk->flows : &wk->retired;
+        struct wflow *fl = *l;
+        *l = fl->next;
+        loader_close(fl->mod);
+        free(fl->def_of);
+        free(fl);
     }
     free(wk->data);
     free(wk->fetch);
