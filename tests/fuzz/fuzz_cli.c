@@ -43,8 +43,12 @@ static bool in_argv(char *const *argv, int n, const char *p)
 static void check(const struct options *o, int argc, char **argv)
 {
     REQUIRE(strcmp(o->cmd, "run") == 0 || strcmp(o->cmd, "info") == 0 ||
-            strcmp(o->cmd, "check") == 0);
-    REQUIRE(o->path || strcmp(o->cmd, "info") == 0);
+            strcmp(o->cmd, "check") == 0 || strcmp(o->cmd, "serve") == 0);
+    /* serve takes no FLOW.so; run and check need one. */
+    REQUIRE(strcmp(o->cmd, "serve") != 0 || !o->path);
+    REQUIRE(o->path || strcmp(o->cmd, "info") == 0 ||
+            strcmp(o->cmd, "serve") == 0);
+    REQUIRE(!o->shutdown || strcmp(o->cmd, "serve") == 0);
     REQUIRE(!o->path || in_argv(argv, argc, o->path));
     REQUIRE(!o->flow || in_argv(argv, argc, o->flow));
     REQUIRE(!o->config_file || in_argv(argv, argc, o->config_file));
