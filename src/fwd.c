@@ -599,11 +599,24 @@ void fwd_dump(int rd, int fd)
 
 /* ------------------------------------------------------------- rank 0 */
 
+void fwd_print_line(const struct proto_log *l, int rank)
+{
+    char who[192];
+
+    if (*l->run)
+        snprintf(who, sizeof(who), "%s on rank %d", l->run, rank);
+    else
+        snprintf(who, sizeof(who), "rank %d", rank);
+    if (l->kind == LOG_OUTPUT)
+        log_output(who, "%s", l->text);
+    else
+        log_msg((enum pd_level)l->kind, who, "%s", l->text);
+}
+
 void fwd_print(struct rd *r, int rank)
 {
     uint32_t n = proto_get_count(r);
     struct proto_log l;
-    char who[192];
 
     for (uint32_t i = 0; i < n; i++) {
         if (proto_get_log(r, &l) != 0) {
@@ -611,13 +624,6 @@ void fwd_print(struct rd *r, int rank)
                     "%d ignored (%u of %u read)", rank, i, n);
             return;
         }
-        if (*l.run)
-            snprintf(who, sizeof(who), "%s on rank %d", l.run, rank);
-        else
-            snprintf(who, sizeof(who), "rank %d", rank);
-        if (l.kind == LOG_OUTPUT)
-            log_output(who, "%s", l.text);
-        else
-            log_msg((enum pd_level)l.kind, who, "%s", l.text);
+        fwd_print_line(&l, rank);
     }
 }

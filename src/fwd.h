@@ -40,7 +40,6 @@
 #define PD_FWD_H
 
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -157,5 +156,9 @@ void fwd_flush_partial(void);
 
 /* Rank 0: print the entries of a TAG_LOG from rank through log.c. */
 void fwd_print(struct rd *r, int rank);
+
+/* Print one entry from rank: "run on rank N | text" ("rank N" when it has
+ * no run), as an output line or a log line of its level. */
+void fwd_print_line(const struct proto_log *l, int rank);
 
 #endif

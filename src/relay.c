@@ -19,8 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tcplink.h"
+#include "fwd.h"
 #include "log.h"
+#include "tcplink.h"
 #include "protocol.h"
 #include "sfile.h"
 #include "util.h"
@@ -380,7 +381,6 @@ static void route_log(struct relay *r, int rank, const uint8_t *data,
     struct rd rd = rd_init(data, len);
     uint32_t n = proto_get_count(&rd);
     struct proto_log l;
-    char who[192];
 
     for (uint32_t i = 0; i < n; i++) {
         char *end;
@@ -400,14 +400,7 @@ static void route_log(struct relay *r, int rank, const uint8_t *data,
             proto_put_log(&cl->bat, &mine);
             continue;
         }
-        if (*l.run)
-            snprintf(who, sizeof(who), "%s on rank %d", l.run, rank);
-        else
-            snprintf(who, sizeof(who), "rank %d", rank);
-        if (l.kind == LOG_OUTPUT)
-            log_output(who, "%s", l.text);
-        else
-            log_msg((enum pd_level)l.kind, who, "%s", l.text);
+        fwd_print_line(&l, rank);
     }
     flush_split(r, rank, TAG_LOG);
 }
