@@ -1,6 +1,8 @@
 /* protocol.c - see protocol.h. */
 #include "protocol.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +46,23 @@ void buf_str(struct buf *b, const char *s)
     buf_u32(b, (uint32_t)n);
     buf_put(b, s ? s : "", n);
     buf_u8(b, 0);
+}
+
+void buf_fmt(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n <= 0)
+        return;
+    buf_reserve(b, (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
 }
 
 const void *rd_take(struct rd *r, size_t n)

@@ -63,6 +63,9 @@ static inline void buf_u8(struct buf *b, uint8_t v) { buf_put(b, &v, 1); }
 static inline void buf_u32(struct buf *b, uint32_t v) { buf_put(b, &v, 4); }
 static inline void buf_u64(struct buf *b, uint64_t v) { buf_put(b, &v, 8); }
 void buf_str(struct buf *b, const char *s);
+/* Append printf-style text (no NUL), whatever its length. */
+void buf_fmt(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* A bounds-checked reader; after any overrun `bad` is set and reads give 0. */
 struct rd {

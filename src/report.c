@@ -3,7 +3,6 @@
 #include "report.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,22 +95,6 @@ static void put_escaped(struct buf *b, const char *s, int json)
     }
 }
 
-static void put_fmt(struct buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void put_fmt(struct buf *b, const char *fmt, ...)
-{
-    char tmp[256];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        buf_put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
 void report_event(struct report *r, const char *text)
 {
     if (r && r->html)
@@ -136,13 +119,13 @@ void report_run(struct report *r, const char *name, const char *state,
                         attempts, message, report_now_us());
     if (r->status_fd >= 0) {
         put_escaped(&b, name, 0);
-        put_fmt(&b, "\t%s\t", state);
+        buf_fmt(&b, "\t%s\t", state);
         if (rank >= 0)
-            put_fmt(&b, "%d\t%d\t%.6f\t%.6f\t", rank, thread,
+            buf_fmt(&b, "%d\t%d\t%.6f\t%.6f\t", rank, thread,
                     start_us * 1e-6, end_us * 1e-6);
         else
-            put_fmt(&b, "-\t-\t-\t-\t");
-        put_fmt(&b, "%d\t", attempts);
+            buf_fmt(&b, "-\t-\t-\t-\t");
+        buf_fmt(&b, "%d\t", attempts);
         put_escaped(&b, message, 0);
         buf_u8(&b, '\n');
         /* One write, O_APPEND: the line is there whole or not at all. */
@@ -153,20 +136,20 @@ void report_run(struct report *r, const char *name, const char *state,
     }
     if (r->trace && rank >= 0) {
         const char *dash = strrchr(name, '-');
-        put_fmt(&b, "%s{\"name\": \"", r->nevents++ ? ",\n" : "");
+        buf_fmt(&b, "%s{\"name\": \"", r->nevents++ ? ",\n" : "");
         /* The task's name colours the bar; the run is in args. */
         struct buf task = { 0 };
         buf_put(&task, name, dash ? (size_t)(dash - name) : strlen(name));
         buf_u8(&task, 0);
         put_escaped(&b, (const char *)task.data, 1);
         buf_free(&task);
-        put_fmt(&b, "\", \"cat\": \"task\", \"ph\": \"X\", \"pid\": %d, "
+        buf_fmt(&b, "\", \"cat\": \"task\", \"ph\": \"X\", \"pid\": %d, "
                 "\"tid\": %d, \"ts\": %.3f, \"dur\": %.3f, \"args\": "
                 "{\"run\": \"", rank, thread,
                 start_us >= r->t0_us ? (double)(start_us - r->t0_us) : 0.0,
                 end_us > start_us ? (double)(end_us - start_us) : 0.0);
         put_escaped(&b, name, 1);
-        put_fmt(&b, "\", \"attempts\": %d, \"state\": \"%s\"}}", attempts,
+        buf_fmt(&b, "\", \"attempts\": %d, \"state\": \"%s\"}}", attempts,
                 state);
         fwrite(b.data, 1, b.len, r->trace);
     }

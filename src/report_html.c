@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,22 +133,6 @@ void report_html_json_str(struct buf *b, const char *s)
     }
 }
 
-static void put_fmt(struct buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void put_fmt(struct buf *b, const char *fmt, ...)
-{
-    char tmp[128];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        buf_put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
 /* A JSON string value: "s". */
 static void put_str(struct buf *b, const char *s)
 {
@@ -208,7 +191,7 @@ static double hist_quantile(const struct hist *h, double q)
 /* {"n":..,"mean":..,"p50":..,"p95":..,"max":..,"total":..} in seconds. */
 static void put_hist(struct buf *b, const struct hist *h)
 {
-    put_fmt(b, "{\"n\":%" PRIu64 ",\"total\":%.6f,\"mean\":%.6g,"
+    buf_fmt(b, "{\"n\":%" PRIu64 ",\"total\":%.6f,\"mean\":%.6g,"
             "\"p50\":%.6g,\"p95\":%.6g,\"max\":%.6g}", h->n, h->sum * 1e-6,
             h->n ? h->sum / (double)h->n * 1e-6 : 0.0,
             hist_quantile(h, 0.5) * 1e-6, hist_quantile(h, 0.95) * 1e-6,
@@ -445,7 +428,7 @@ static void put_bars(struct buf *b, const struct reservoir *r, bool *first)
 {
     for (size_t i = 0; i < r->n; i++) {
         const struct bar *x = &r->bars[i];
-        put_fmt(b, "%s[%d,%d,%d,%.3f,%.3f,%d,%d,", *first ? "" : ",\n",
+        buf_fmt(b, "%s[%d,%d,%d,%.3f,%.3f,%d,%d,", *first ? "" : ",\n",
                 x->rank, x->thread, x->task, x->start_us * 1e-3,
                 (x->end_us - x->start_us) * 1e-3, x->state, x->attempts);
         *first = false;
@@ -466,7 +449,7 @@ static void put_data(struct report_html *h, struct buf *b, int code,
     put_str(b, PD_VERSION_STRING);
     put_raw(b, ",\"flow\":");
     put_str(b, h->flow ? h->flow : "");
-    put_fmt(b, ",\"started_us\":%" PRIu64 ",\"duration_s\":%.6f,"
+    buf_fmt(b, ",\"started_us\":%" PRIu64 ",\"duration_s\":%.6f,"
             "\"exit_code\":%d,", h->t0_us, wall_s, code);
     put_raw(b, "\"params\":");
     buf_put(b, h->params.data, h->params.len);
@@ -474,23 +457,23 @@ static void put_data(struct report_html *h, struct buf *b, int code,
     buf_put(b, h->settings.data, h->settings.len);
     put_raw(b, ",\"threads\":[");
     for (int r = 1; r < h->nranks; r++)
-        put_fmt(b, "%s%d", r > 1 ? "," : "", h->lane0[r + 1] - h->lane0[r]);
+        buf_fmt(b, "%s%d", r > 1 ? "," : "", h->lane0[r + 1] - h->lane0[r]);
     put_raw(b, "],\"states\":{");
     for (int s = PD_COMPLETED; s <= PD_CANCELLED; s++)
-        put_fmt(b, "%s\"%s\":%" PRIu64, s > PD_COMPLETED ? "," : "",
+        buf_fmt(b, "%s\"%s\":%" PRIu64, s > PD_COMPLETED ? "," : "",
                 pd_state_name((enum pd_state)s), h->states[s]);
-    put_fmt(b, "},\"nruns\":%" PRIu64 ",\"nran\":%" PRIu64 ",\"tasks\":[",
+    buf_fmt(b, "},\"nruns\":%" PRIu64 ",\"nran\":%" PRIu64 ",\"tasks\":[",
             h->nruns, h->nran);
     for (int i = 0; i < h->ntasks; i++) {
         const struct task *t = &h->tasks[i];
         put_raw(b, i ? ",{\"name\":" : "{\"name\":");
         put_str(b, t->name);
-        put_fmt(b, ",\"runs\":%" PRIu64 ",\"bad\":%" PRIu64 ",\"retried\":%"
+        buf_fmt(b, ",\"runs\":%" PRIu64 ",\"bad\":%" PRIu64 ",\"retried\":%"
                 PRIu64 ",\"dur\":", t->runs, t->bad, t->retried);
         put_hist(b, &t->dur);
         buf_u8(b, '}');
     }
-    put_fmt(b, "],\"sample\":{\"plain_seen\":%" PRIu64 ",\"plain_cap\":%d,"
+    buf_fmt(b, "],\"sample\":{\"plain_seen\":%" PRIu64 ",\"plain_cap\":%d,"
             "\"notable_seen\":%" PRIu64 ",\"notable_cap\":%d},\"bars\":[\n",
             h->plain.seen, REPORT_HTML_BARS, h->notable.seen,
             REPORT_HTML_NOTABLE);
@@ -500,18 +483,18 @@ static void put_data(struct report_html *h, struct buf *b, int code,
                         ? h->last_end_us : (uint64_t)(wall_s * 1e6);
     int nbins = (int)((span + h->bin_us - 1) / h->bin_us);
     nbins = nbins < 1 ? 1 : nbins > UTIL_BINS ? UTIL_BINS : nbins;
-    put_fmt(b, "],\n\"util\":{\"bin_s\":%.6f,\"lanes\":%d,\"busy_s\":[",
+    buf_fmt(b, "],\n\"util\":{\"bin_s\":%.6f,\"lanes\":%d,\"busy_s\":[",
             h->bin_us * 1e-6, h->nlanes);
     for (int i = 0; i < nbins; i++)
-        put_fmt(b, "%s%.6f", i ? "," : "", h->busy[i] * 1e-6);
+        buf_fmt(b, "%s%.6f", i ? "," : "", h->busy[i] * 1e-6);
     put_raw(b, "]},\"overhead\":{\"lag\":");
     put_hist(b, &h->lag);
     put_raw(b, ",\"gap\":");
     put_hist(b, &h->gap);
-    put_fmt(b, ",\"sched_cpu_s\":%.6f},\"events_seen\":%" PRIu64
+    buf_fmt(b, ",\"sched_cpu_s\":%.6f},\"events_seen\":%" PRIu64
             ",\"events\":[", cpu_s, h->events_seen);
     for (int i = 0; i < h->nevents; i++) {
-        put_fmt(b, "%s[%.6f,", i ? "," : "", h->events[i].t_us * 1e-6);
+        buf_fmt(b, "%s[%.6f,", i ? "," : "", h->events[i].t_us * 1e-6);
         put_str(b, h->events[i].text);
         buf_u8(b, ']');
     }
@@ -519,7 +502,7 @@ static void put_data(struct report_html *h, struct buf *b, int code,
     for (int i = 0; i < h->nholds; i++) {
         put_raw(b, i ? ",{\"name\":" : "{\"name\":");
         put_str(b, h->holds[i].name);
-        put_fmt(b, ",\"runs\":%" PRIu64 ",\"amount_s\":%.6f,\"most\":%.6g}",
+        buf_fmt(b, ",\"runs\":%" PRIu64 ",\"amount_s\":%.6f,\"most\":%.6g}",
                 h->holds[i].runs, h->holds[i].amount_s, h->holds[i].most);
     }
     put_raw(b, "]}");
