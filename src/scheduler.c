@@ -536,16 +536,14 @@ static bool unplaceable(struct sched *s, struct pd_future *t,
                         const struct pick *pk)
 {
     char msg[1024], workers[700];
-    bool live = false;
 
-    /* With no worker at all (an adaptive pool at zero), wait for some. */
-    for (int w = 0; w < s->wt.n && !live; w++)
-        live = s->wt.w[w].state != W_GONE;
     if (pk->nonly && !pk->allow_other && !wtable_any(&s->wt, pk)) {
         snprintf(msg, sizeof(msg), "workers: none of the worker ranks it "
                  "may run on is in this cluster (workers are ranks 1 to "
                  "%d)", s->wt.n);
-    } else if (pk->res && live && !wtable_could_hold(&s->wt, pk)) {
+    } else if (pk->res && !wtable_could_hold(&s->wt, pk) &&
+               wtable_active(&s->wt) > 0) {
+        /* (With no worker at all, an adaptive pool at zero, it waits.) */
         have(s, workers, sizeof(workers));
         snprintf(msg, sizeof(msg), "resources %s: no worker has that much; "
                  "the workers have: %s. Give workers resources in the INI "
