@@ -13,9 +13,9 @@
  * committed is never lost or torn (SQLite's WAL ignores a torn tail). All
  * calls but the writer's own are the scheduler thread's. No MPI here.
  *
- * A run's key: BLAKE2b-128 (libsodium) of its task's name and its packed
- * arguments, where an argument that is a future is replaced by the key of
- * its upstream run; so identical graphs give identical keys. The same task
+ * A run's key: a 128-bit SipHash (libsodium) of its task's name and its
+ * packed arguments, where an argument that is a future is replaced by the
+ * key of its upstream run; so identical graphs give identical keys. The same task
  * with the same arguments submitted twice is two runs: the key also holds
  * the occurrence number of that (task, arguments) in the flow run.
  */

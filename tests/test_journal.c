@@ -1,9 +1,11 @@
 /* test_journal.c - the resume journal without MPI: records written by one
  * "flow run" are found by the next with the same graph (results, failure
  * messages), the same task and arguments twice are two runs, a run's key
- * follows its upstream's, --retry-failed leaves failures out, and a
+ * follows its upstream's, --retry-failed leaves failures out, records
+ * spread over many rows are each found, and a
  * journal of another flow, build or parameters, or a file that is not a
  * journal, is refused with a message. */
+#include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +20,7 @@
 #include "protocol.h"
 
 static char dir[] = "/tmp/test_journal.XXXXXX";
-static char db[256], so[256], so2[256];
+static char db[256], so[256], so2[256], big[256];
 
 static void write_file(const char *path, const char *text)
 {
@@ -66,6 +68,67 @@ static void end_with(struct graph *g, struct pd_future *t, int64_t result)
     buf_free(&b);
 }
 
+/* End t Completed with a bytes result of len bytes, all `fill`. */
+static void end_bytes(struct graph *g, struct pd_future *t, int fill,
+                      size_t len)
+{
+    struct buf b = { 0 };
+    char *p = malloc(len);
+    pd_value v;
+
+    CHECK(p);
+    memset(p, fill, len);
+    v = pd_bytes(p, len);
+    proto_put_value(&b, &v, 0);
+    t->size = b.len;
+    graph_end(g, t, PD_COMPLETED, b.data, NULL);
+    buf_free(&b);
+    free(p);
+}
+
+/* True when t's result is len bytes, all `fill`. */
+static bool has_bytes(struct pd_future *t, int fill, size_t len)
+{
+    struct rd r = rd_init(atomic_load(&t->value), t->size);
+    pd_value v;
+    uint64_t id;
+    int32_t w;
+
+    if (!atomic_load(&t->value) || proto_get_value(&r, &v, &id, &w) != 0 ||
+        v.kind != PD_BYTES || v.len != len)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (((const unsigned char *)v.b)[i] != (unsigned char)fill)
+            return false;
+    return true;
+}
+
+/* Run sql on the journal at path, outside journal.c. */
+static void sql(const char *path, const char *text)
+{
+    sqlite3 *d;
+
+    CHECK_EQ(sqlite3_open(path, &d), SQLITE_OK);
+    CHECK_EQ(sqlite3_exec(d, text, NULL, NULL, NULL), SQLITE_OK);
+    CHECK_EQ(sqlite3_close(d), SQLITE_OK);
+}
+
+/* The first column of the first row of query on the journal at path. */
+static int64_t sql_int(const char *path, const char *query)
+{
+    sqlite3 *d;
+    sqlite3_stmt *st;
+    int64_t v;
+
+    CHECK_EQ(sqlite3_open(path, &d), SQLITE_OK);
+    CHECK_EQ(sqlite3_prepare_v2(d, query, -1, &st, NULL), SQLITE_OK);
+    CHECK_EQ(sqlite3_step(st), SQLITE_ROW);
+    v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    CHECK_EQ(sqlite3_close(d), SQLITE_OK);
+    return v;
+}
+
 static int64_t result_of(struct pd_future *t)
 {
     struct rd r = rd_init(atomic_load(&t->value), t->size);
@@ -99,6 +162,7 @@ int main(void)
     snprintf(db, sizeof(db), "%s/run.pdj", dir);
     snprintf(so, sizeof(so), "%s/flow.so", dir);
     snprintf(so2, sizeof(so2), "%s/rebuilt.so", dir);
+    snprintf(big, sizeof(big), "%s/big.pdj", dir);
     write_file(so, "build 1");
     write_file(so2, "build 2");
     CHECK_EQ(params_parse(&p, 1, words, err, sizeof(err)), 0);
@@ -167,6 +231,45 @@ int main(void)
     journal_close(j);
     graph_destroy(&g);
 
+    /* Many rows: 3000 runs with 1 KB results and, in the middle, one of
+     * 1.5 MB, all in one group: the writer splits it into rows of about
+     * a megabyte, and each run is found with its own result. */
+    CHECK_EQ(open_j(&j, big, so, "flow", &p, false, err, sizeof(err)), 0);
+    graph_init(&g, NULL);
+    for (int i = 0; i < 3000; i++)
+        CHECK(!journal_replay(j, &g, add_run(&g, i, -1)));
+    for (uint64_t i = 0; i < 3000; i++) {
+        end_bytes(&g, graph_get(&g, i), (int)(i % 251),
+                  i == 1500 ? 1536 * 1024 : 1024);
+        journal_record(j, graph_get(&g, i));
+    }
+    journal_close(j);
+    graph_destroy(&g);
+    /* 4.5 MB: at least four rows, none much over a megabyte but the one
+     * that holds the big result. */
+    CHECK(sql_int(big, "SELECT count(*) FROM runs") >= 4);
+    CHECK_EQ(sql_int(big, "SELECT count(*) FROM runs WHERE length(records) "
+                     "> 1100000 AND length(records) < 2700000"), 1);
+    CHECK_EQ(open_j(&j, big, so, "flow", &p, false, err, sizeof(err)), 0);
+    graph_init(&g, NULL);
+    for (int i = 0; i < 3000; i++) {
+        struct pd_future *t = add_run(&g, i, -1);
+        CHECK(journal_replay(j, &g, t));
+        CHECK(has_bytes(t, i % 251, i == 1500 ? 1536 * 1024 : 1024));
+    }
+    CHECK_EQ(journal_replayed(j), 3000);
+    journal_close(j);
+    graph_destroy(&g);
+    /* A row whose bytes are not records, and a journal of the first
+     * format (a row a record), are refused with a message. */
+    sql(big, "INSERT INTO runs (records) VALUES (x'0102030405')");
+    CHECK(open_j(&j, big, so, "flow", &p, false, err, sizeof(err)) != 0);
+    CHECK(strstr(err, "is not pdask-mpi's (byte 0); move the file away"));
+    sql(big, "UPDATE head SET value = 'pdask-mpi journal 1' WHERE name = "
+             "'format'");
+    CHECK(open_j(&j, big, so, "flow", &p, false, err, sizeof(err)) != 0);
+    CHECK(strstr(err, "written by another version of pdask-mpi"));
+
     /* Refused: another flow, another build, other parameters. */
     CHECK(open_j(&j, db, so, "other", &p, false, err, sizeof(err)) != 0);
     CHECK(strstr(err, "belongs to flow 'flow', not 'other'"));
@@ -186,6 +289,7 @@ int main(void)
     params_free(&p);
     params_free(&p2);
     unlink(db);
+    unlink(big);
     unlink(so);
     unlink(so2);
     CHECK(rmdir(dir) == 0);
