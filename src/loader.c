@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -64,9 +65,11 @@ static void reg_error(struct module *m, const char *what, const char *name,
 
 struct module *loader_new_module(const char *name)
 {
+    static _Atomic uint64_t serials;
     struct module *m = pd__xcalloc(1, sizeof(*m));
     m->path = pd__xstrdup(name);
     m->refs = 1;
+    m->serial = atomic_fetch_add(&serials, 1) + 1;
     return m;
 }
 

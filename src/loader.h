@@ -8,6 +8,7 @@
 #define PD_LOADER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pdask.h"
 
@@ -22,6 +23,8 @@ struct module {
     size_t nslots;
     char error[512];        /* first registration error */
     int refs;               /* opens not yet closed */
+    uint64_t serial;        /* unique in the process: a module loaded
+                               again is another one, at any address */
     struct module *next;    /* the open list */
 };
 

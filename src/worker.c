@@ -89,6 +89,7 @@ struct wflow {
     uint32_t tasks_seq;     /* its TAG_TASKS messages received */
     _Atomic bool dropped;   /* its client left: runs not started are
                                Cancelled, results not kept */
+    uint32_t live;          /* its runs here, not yet reported */
     uint8_t hash[LINK_HASH];
     struct wflow *next;
 };
@@ -156,8 +157,8 @@ struct worker {
     struct parked *early;   /* fetches naming a TAG_TASKS not yet here */
     struct wflow job;       /* a job's flow run (o->mod), any run id */
     struct wflow *flows;    /* a served cluster's, newest first */
-    struct wflow *retired;  /* dropped ones: their runs may still be here,
-                               their modules stay loaded */
+    struct wflow *retired;  /* dropped ones whose runs are still here;
+                               unloaded after the last (unload) */
     struct batch *data;     /* TAG_DATA replies being built, by rank */
     struct batch *fetch;    /* TAG_FETCH requests being built, by rank */
     int npeers;             /* ranks of endpoint 0 */
@@ -361,7 +362,7 @@ static void catch_crashes(int rank)
 
 /* This executor thread's process executor, made on first use. */
 static __thread struct executor *proc_exec;
-static __thread const struct module *proc_mod; /* the module it loaded */
+static __thread uint64_t proc_mod; /* the serial of the module it loaded */
 /* This executor thread's overrun slot, and its number. */
 static __thread struct overrun *my_overrun;
 static __thread int my_index;
@@ -415,14 +416,14 @@ static struct executor *executor_for(struct worker *wk,
 
     if (!iso || strcmp(iso, "process") != 0)
         return exec_thread();
-    if (proc_exec && proc_mod != mod) { /* another client's module */
+    if (proc_exec && proc_mod != mod->serial) { /* another module */
         exec_destroy(proc_exec);
         proc_exec = NULL;
     }
     if (!proc_exec) {
         struct pexec_opts po = { NULL, mod->path, 0, wk->fwd.on };
         proc_exec = pexec_new(&po);
-        proc_mod = mod;
+        proc_mod = mod->serial;
     }
     return proc_exec;
 }
@@ -858,6 +859,23 @@ static void on_load(struct worker *wk, struct peer from, struct rd *r)
     comm_send(wk->c, from, TAG_LOADED, &b);
 }
 
+/* A dropped flow run's last run here was reported: unload its module, so
+ * a long-lived cluster does not keep every client's .so, and a rebuild at
+ * the same path can be loaded once no client of the old build is left. */
+static void unload(struct worker *wk, struct wflow *fl)
+{
+    for (struct wflow **l = &wk->retired; *l; l = &(*l)->next)
+        if (*l == fl) {
+            *l = fl->next;
+            break;
+        }
+    log_msg(PD_DEBUG, "pdask-mpi", "rank %d: flow run %u's last run ended; "
+            "%s unloaded", wk->c->rank, fl->run, fl->mod->path);
+    loader_close(fl->mod);
+    free(fl->def_of);
+    free(fl);
+}
+
 /* TAG_DROP: the client of a flow run left. Runs not started end
  * Cancelled (executors check), results are freed, fetches parked for its
  * messages are answered. */
@@ -906,6 +924,8 @@ static void on_drop(struct worker *wk, struct rd *r)
     }
     log_msg(PD_DEBUG, "pdask-mpi", "rank %d: flow run %u dropped, %zu "
             "results freed", wk->c->rank, run, freed);
+    if (!fl->live)
+        unload(wk, fl);
 }
 
 static void on_tasks(struct worker *wk, uint8_t *data, size_t len)
@@ -937,6 +957,7 @@ static void on_tasks(struct worker *wk, uint8_t *data, size_t len)
                                              pt.nargs * sizeof(pd_value));
         t->run = pt.run;
         t->fl = fl;
+        fl->live++;
         t->priority = pt.priority;
         t->retries = pt.retries;
         t->flags = pt.flags;
@@ -1167,7 +1188,10 @@ static int drain_done(struct worker *wk)
                                   memory_order_relaxed);
             wk->nrun--;
             n++;
+            struct wflow *fl = t->fl;
             free_task(t);
+            if (--fl->live == 0 && atomic_load(&fl->dropped))
+                unload(wk, fl);
         }
     }
     if (!n) {

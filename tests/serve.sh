@@ -5,7 +5,8 @@
 #   token     a wrong token, and none: refused on both sides, exit 2
 #   stale     a scheduler file whose relay is gone is replaced; a second
 #             serve on a live one exits 2
-#   build     another build of a .so a worker has loaded is refused
+#   build     another build of a .so a running client uses is refused;
+#             once that client is gone, the new build loads
 #   garbage   bytes that are not a client: disconnected, the relay serves on
 #   killed    a client killed mid-run: its runs dropped, another unaffected
 #   fair      a 10-run flow beside a 2000-run one: within 3x of its alone-time
@@ -193,19 +194,34 @@ stale)
     serve_stop
     ;;
 build)
-    serve_start serve.log
+    serve_start serve.log --log-level debug
     cp "$flows/sleeper.so" "$tmp/flow.so"
     client one.log --scheduler-file "$sf" "$tmp/flow.so" n=4 ms=1
     [ $rc = 0 ] || fail "first build: exit $rc"
-    # Another build at the same path (a rebuild while the cluster runs).
+    # A client of the first build that is still running when the file is
+    # rebuilt at the same path.
+    "$pd" --scheduler-file "$sf" "$tmp/flow.so" n=4 ms=4000 >long.log 2>&1 &
+    long=$!
+    pids+=("$long")
+    for _ in $(seq 100); do grep -q "Beginning" long.log && break; sleep 0.1; done
+    grep -q "Beginning" long.log || fail "the long client did not start"
     cp "$flows/deps.so" "$tmp/flow.so.new" && mv "$tmp/flow.so.new" "$tmp/flow.so"
+    # While it runs, the new build cannot be loaded beside the old one.
     client two.log --scheduler-file "$sf" "$tmp/flow.so"
     [ $rc = 2 ] || fail "another build: exit $rc, want 2"
     has two.log "refused: rank [12]: another build of $tmp/flow.so \(content hash [0-9a-f]+...\) is loaded"
     has serve.log "refused: rank [12]: another build of $tmp/flow.so"
     grep -q "Beginning flow run" two.log && fail "the other build ran"
-    client three.log --scheduler-file "$sf" "$flows/deps.so"
-    [ $rc = 0 ] || fail "the cluster stopped serving after a refusal"
+    wait "$long"
+    rc=$?
+    [ $rc = 0 ] || fail "the first build's long client: exit $rc"
+    # Once no client of the old build is left, its module is unloaded on
+    # every worker and the new build loads.
+    has serve.log "rank 1: flow run [0-9]+'s last run ended; $tmp/flow.so unloaded"
+    has serve.log "rank 2: flow run [0-9]+'s last run ended; $tmp/flow.so unloaded"
+    client three.log --scheduler-file "$sf" "$tmp/flow.so"
+    [ $rc = 0 ] || fail "the new build after the old one left: exit $rc"
+    has three.log "Finished in state Completed"
     serve_stop
     ;;
 garbage)
