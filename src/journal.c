@@ -539,22 +539,61 @@ static bool step_done(struct journal *j, sqlite3_stmt *st, const char *what)
     return rc == SQLITE_DONE;
 }
 
+/* Insert [start, end) as a row; false when recording broke. A row over
+ * SQLite's length limit (a result of about a gigabyte: such a record is
+ * alone in its row) is left out with a warning: that run runs again on
+ * resume, and the others are still recorded. */
+static bool put_row(struct journal *j, const uint8_t *start,
+                    const uint8_t *end)
+{
+    /* The bind itself refuses a blob over the limit (and then keeps the
+     * previous binding: no step). */
+    int rc = sqlite3_bind_blob64(j->put, 1, start,
+                                 (sqlite3_uint64)(end - start),
+                                 SQLITE_STATIC);
+
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(j->put);
+        sqlite3_reset(j->put);
+        sqlite3_clear_bindings(j->put);
+    }
+    if (rc == SQLITE_DONE)
+        return true;
+    if ((rc & 0xff) == SQLITE_TOOBIG) {
+        log_msg(PD_WARNING, "pdask-mpi", "journal %s: a record of %zu "
+                "bytes is over SQLite's limit of %d bytes a row; that task "
+                "run's result is not recorded, and a resume runs it again",
+                j->path, (size_t)(end - start),
+                sqlite3_limit(j->db, SQLITE_LIMIT_LENGTH, -1));
+        return true;
+    }
+    broke(j, "cannot write a record");
+    return false;
+}
+
 /* Insert the records of b in one transaction: rows of whole records, each
- * ending past SEGMENT_BYTES or at b's end. */
+ * ending past SEGMENT_BYTES or at b's end; a record of SEGMENT_BYTES or
+ * more has a row of its own. */
 static void write_group(struct journal *j, const struct buf *b)
 {
     struct rd r = rd_init(b->data, b->len);
-    const uint8_t *start = b->data;
+    const uint8_t *start = b->data, *at;
     struct record rec;
 
     if (!step_done(j, j->begin, "cannot begin a transaction"))
         return;
-    while (r.p < r.end && rd_record(&r, &rec)) {
+    while (r.p < r.end) {
+        at = r.p;
+        if (!rd_record(&r, &rec))
+            break;
+        if ((size_t)(r.p - at) >= SEGMENT_BYTES && at > start) {
+            if (!put_row(j, start, at))
+                break;
+            start = at;
+        }
         if ((size_t)(r.p - start) < SEGMENT_BYTES && r.p < r.end)
             continue;
-        sqlite3_bind_blob64(j->put, 1, start, (sqlite3_uint64)(r.p - start),
-                            SQLITE_STATIC);
-        if (!step_done(j, j->put, "cannot write a record"))
+        if (!put_row(j, start, r.p))
             break;
         start = r.p;
     }
@@ -800,6 +839,11 @@ bool journal_replay(struct journal *j, struct graph *g, struct pd_future *t)
     free(value);
     free(msg);
     return take;
+}
+
+void journal_limit_row(struct journal *j, int bytes)
+{
+    sqlite3_limit(j->db, SQLITE_LIMIT_LENGTH, bytes);
 }
 
 uint64_t journal_replayed(const struct journal *j)

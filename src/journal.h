@@ -74,5 +74,8 @@ uint64_t journal_replayed(const struct journal *j);
  * (value malloc'ed, *msg malloc'ed or NULL), 0 not, -1 error (in err). */
 int journal_lookup(struct journal *j, const uint8_t key[JOURNAL_KEY],
                    int *state, uint8_t **value, size_t *len, char **msg);
+/* For tests: lower SQLite's limit on a row's bytes (about 1 GB), so a
+ * record over it can be tried without a gigabyte. */
+void journal_limit_row(struct journal *j, int bytes);
 
 #endif

@@ -260,6 +260,33 @@ int main(void)
     CHECK_EQ(journal_replayed(j), 3000);
     journal_close(j);
     graph_destroy(&g);
+    /* A record over SQLite's limit on a row (lowered here from its 1 GB
+     * to 1.2 MB) is left out with a warning; the runs before and after
+     * it in the same group are recorded. */
+    unlink(big);
+    CHECK_EQ(open_j(&j, big, so, "flow", &p, false, err, sizeof(err)), 0);
+    journal_limit_row(j, 1200 * 1000);
+    graph_init(&g, NULL);
+    for (int i = 0; i < 21; i++)
+        CHECK(!journal_replay(j, &g, add_run(&g, i, -1)));
+    for (uint64_t i = 0; i < 21; i++) {
+        end_bytes(&g, graph_get(&g, i), 7, i == 10 ? 1536 * 1024 : 100);
+        journal_record(j, graph_get(&g, i));
+    }
+    journal_close(j);
+    graph_destroy(&g);
+    CHECK_EQ(open_j(&j, big, so, "flow", &p, false, err, sizeof(err)), 0);
+    graph_init(&g, NULL);
+    for (int i = 0; i < 21; i++) {
+        struct pd_future *t = add_run(&g, i, -1);
+        CHECK(journal_replay(j, &g, t) == (i != 10));
+        if (i != 10)
+            CHECK(has_bytes(t, 7, 100));
+    }
+    CHECK_EQ(journal_replayed(j), 20);
+    journal_close(j);
+    graph_destroy(&g);
+
     /* A row whose bytes are not records, and a journal of the first
      * format (a row a record), are refused with a message. */
     sql(big, "INSERT INTO runs (records) VALUES (x'0102030405')");
