@@ -157,6 +157,11 @@ static void maybe_free(struct graph *g, struct pd_future *t)
     t->worker = -1;
 }
 
+void graph_value_here(struct graph *g, struct pd_future *t)
+{
+    maybe_free(g, t);
+}
+
 size_t graph_take_free(struct graph *g, uint64_t **pairs)
 {
     size_t n = g->nfree / 2;

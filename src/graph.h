@@ -136,6 +136,10 @@ void graph_fail(struct graph *g, struct pd_future *t, const char *msg);
 void graph_unref(struct graph *g, struct pd_future *t);
 void graph_unwref(struct graph *g, struct pd_future *t);
 
+/* t's result has been fetched to rank 0 from a worker that is leaving:
+ * its copy there goes once no dispatched run fetches it (wrefs). */
+void graph_value_here(struct graph *g, struct pd_future *t);
+
 /* Results no one needs: pairs (worker, id) appended since the last take. */
 size_t graph_take_free(struct graph *g, uint64_t **pairs);
 

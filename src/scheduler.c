@@ -44,7 +44,15 @@ struct wextra {
     uint64_t held;        /* completed results it holds, not freed */
     uint64_t bytes;       /* and their bytes */
     double idle_since;    /* nothing in flight since (0: busy) */
+    bool leaving;         /* retired: W_DRAINING until its results have
+                             been fetched to rank 0, then stopped */
 };
+
+/* A spawned worker that holds results the flow still needs may retire
+ * if they come to DRAIN_MAX bytes or less: rank 0 fetches them first
+ * (Dask moves them to another worker; rank 0 keeps small results anyway).
+ * One holding more stays. */
+#define DRAIN_MAX ((uint64_t)64 << 20)
 
 struct sched {
     struct comm *c;
@@ -263,6 +271,8 @@ static void on_data(struct sched *s, int w, struct rd *r)
         atomic_store_explicit(&t->value, pd__xmemdup(d.packed, d.len),
                               memory_order_release);
         atomic_store(&t->fetch, FETCH_DONE);
+        if (s->wx[w].leaving && t->worker == w)
+            graph_value_here(s->g, t);
     }
 }
 
@@ -1100,7 +1110,8 @@ static void measure(struct sched *s, struct adapt_in *in,
         else if (!x->idle_since)
             x->idle_since = now;
         struct adapt_worker a = {
-            w, e->inflight == 0, e->ep == 0 || x->held > 0, x->bytes,
+            w, e->inflight == 0,
+            e->ep == 0 || (x->held > 0 && x->bytes > DRAIN_MAX), x->bytes,
             x->idle_since ? now - x->idle_since : 0,
         };
         aw[in->nw++] = a;
@@ -1179,36 +1190,102 @@ static void scale_up(struct sched *s, const struct adapt_in *in,
     report_event(s->rep, msg);
 }
 
-/* Stop the workers the policy retires; their endpoint is disconnected
- * at the next tick once none of its workers is left. */
+/* Stop worker w; its endpoint is disconnected at the next tick once
+ * none of its workers is left. */
+static void stop_worker(struct sched *s, int w)
+{
+    int ep = s->wt.w[w].ep;
+    struct buf b = { 0 };
+
+    buf_u32(&b, 0);
+    comm_send(s->c, peer_of(s, w), TAG_STOP, &b);
+    wtable_set_state(&s->wt, w, W_GONE);
+    s->wx[w].leaving = false;
+    if (--s->eplive[ep] == 0) {
+        s->closing = pd__xrealloc(s->closing, ((size_t)s->nclosing + 1) *
+                                              sizeof(int));
+        s->closing[s->nclosing++] = ep;
+    }
+}
+
+/* Retire w, which holds results the flow still needs: it takes no new
+ * work, and rank 0 fetches each of them (sharing pd_result's fetch state:
+ * one asked for already is not asked again); as each arrives, w's copy is
+ * freed (graph_value_here), and once w holds none it stops (leave). */
+static void drain_worker(struct sched *s, int w)
+{
+    uint64_t n = atomic_load(&s->g->nruns), asked = 0;
+
+    wtable_set_state(&s->wt, w, W_DRAINING);
+    s->wx[w].leaving = true;
+    for (uint64_t i = 0; i < n; i++) {
+        struct pd_future *t = graph_get(s->g, i);
+        uint8_t none = FETCH_NONE;
+        if (t->worker != w || atomic_load(&t->state) != PD_COMPLETED)
+            continue;
+        if (atomic_load(&t->value)) {
+            graph_value_here(s->g, t); /* here already (a pd_result) */
+            continue;
+        }
+        if (!atomic_compare_exchange_strong(&t->fetch, &none, FETCH_ASKED))
+            continue; /* asked already: its answer frees the copy */
+        struct proto_fetch fe = { s->f->run, t->id, s->wt.w[w].seq, t->id,
+                                  0 };
+        proto_put_fetch(comm_batch_add(s->c, peer_of(s, w), TAG_FETCH,
+                                       &s->fetch[w], 32), &fe);
+        s->fetches++;
+        asked++;
+    }
+    comm_send_batch(s->c, peer_of(s, w), TAG_FETCH, &s->fetch[w]);
+    log_msg(PD_DEBUG, "pdask-mpi", "rank %d retires: fetching %" PRIu64
+            " of its %" PRIu64 " results (%" PRIu64 " bytes) to rank 0 "
+            "first", s->wt.w[w].rank, asked, s->wx[w].held, s->wx[w].bytes);
+}
+
+/* Stop the leaving workers whose results have all come to rank 0 (and
+ * been freed there) and that have nothing in flight. */
+static void leave(struct sched *s)
+{
+    for (int w = 0; w < s->wt.n; w++) {
+        if (!s->wx[w].leaving || s->wx[w].held || s->wt.w[w].inflight)
+            continue;
+        log_msg(PD_DEBUG, "pdask-mpi", "rank %d's results are on rank 0: "
+                "it stops", s->wt.w[w].rank);
+        stop_worker(s, w);
+    }
+}
+
+/* Stop the workers the policy retires; those holding results the flow
+ * still needs move them to rank 0 first (drain_worker). */
 static void retire(struct sched *s, const struct adapt_in *in,
                    const struct adapt_out *out)
 {
     double idle = 1e300;
+    int ndrain = 0;
 
     for (int k = 0; k < out->nretire; k++) {
-        int w = out->retire[k], ep = s->wt.w[w].ep;
-        struct buf b = { 0 };
+        int w = out->retire[k];
         double since = s->wx[w].idle_since;
 
         if (since && in->now - since < idle)
             idle = in->now - since;
-        buf_u32(&b, 0);
-        comm_send(s->c, peer_of(s, w), TAG_STOP, &b);
-        wtable_set_state(&s->wt, w, W_GONE);
-        if (--s->eplive[ep] == 0) {
-            s->closing = pd__xrealloc(s->closing, ((size_t)s->nclosing + 1) *
-                                                  sizeof(int));
-            s->closing[s->nclosing++] = ep;
+        if (s->wx[w].held) {
+            drain_worker(s, w);
+            ndrain++;
+        } else {
+            stop_worker(s, w);
         }
     }
-    char msg[400];
+    char msg[480], moved[80] = "";
+    if (ndrain)
+        snprintf(moved, sizeof(moved), "; %d of them moving the results the "
+                 "flow holds to rank 0 first", ndrain);
     snprintf(msg, sizeof(msg), "Scaling from %d to %d workers: %d idle for "
              "%.1f s or more (%d decisions in a row, %g s apart), %.1f s of "
-             "work in %ld queued or running task runs", in->nw,
+             "work in %ld queued or running task runs%s", in->nw,
              in->nw - out->nretire, out->nretire, idle,
              s->grow->cfg.wait_count, s->grow->cfg.interval_s, in->work_s,
-             in->runnable);
+             in->runnable, moved);
     log_msg(PD_INFO, "pdask-mpi", "%s", msg);
     report_event(s->rep, msg);
 }
@@ -1248,6 +1325,7 @@ static int adapt_tick(struct sched *s)
     if (periodic) {
         s->next_tick = now + s->grow->cfg.interval_s;
         close_eps(s);
+        leave(s); /* disconnected at the next tick */
     }
     struct adapt_worker *aw = pd__xcalloc((size_t)s->wt.n + 1, sizeof(*aw));
     measure(s, &in, aw, now);

@@ -64,15 +64,26 @@ pd_expect(adapt.maximum LABEL mpi NOMPI
         "results after scaling: 0 of 26 wrong"
   NOMATCH "to [3-9] workers")
 
-# Idle workers retire (in one step at the end of a burst); the worker
-# holding the 64-byte result the flow still holds stays; every result
-# made on retired workers is still there after, and a run that takes
-# inputs from both sides sees them.
+# Idle workers retire (in one step at the end of a burst), down to the
+# minimum of 0: the worker holding the 64-byte result the flow still
+# holds first has it fetched to rank 0, then stops; every result made on
+# retired workers is still there after, and a run that takes inputs from
+# both sides (the held one now from rank 0) sees them.
 pd_expect(adapt.retire_idle LABEL mpi NOMPI
-  ARGS ${FAST} ${BURST} bursts=2 runs=16 gap_ms=1500
-  MATCH "Scaling from [2-4] to 1 workers: [1-3] idle for [0-9.]+ s or more [(]3 decisions in a row, 0.2 s apart[)]"
+  ARGS ${FAST} --log-level debug ${BURST} bursts=2 runs=16 gap_ms=1500
+  MATCH "Scaling from [2-4] to 0 workers: [2-4] idle for [0-9.]+ s or more [(]3 decisions in a row, 0.2 s apart[)].*; 1 of them moving the results the flow holds to rank 0 first"
+        "rank [1-4] retires: fetching 1 of its 1 results [(][0-9]+ bytes[)] to rank 0 first"
+        "rank [1-4]'s results are on rank 0: it stops"
         "results after scaling: 0 of 34 wrong"
         "Finished in state Completed: 34 of 34")
+
+# A held result over 64 MiB is not moved: its worker stays (the pool
+# shrinks to 1, not 0), and the result is still there at the end.
+pd_expect(adapt.keep_big LABEL mpi NOMPI
+  ARGS ${FAST} ${BURST} bursts=1 runs=8 gap_ms=1500 keep_bytes=70000000
+  MATCH "Scaling from [2-4] to 1 workers: [1-3] idle for [0-9.]+ s or more"
+        "results after scaling: 0 of 10 wrong"
+  NOMATCH "to 0 workers" "moving the results")
 
 # Bursts closer than wait_count x interval: one grow, no shrink between
 # them (wait_count 8 = 1.6 s here, gaps 0.4 s).

@@ -1,16 +1,18 @@
 /*
  * adapt_burst - bursts of sleeping runs with idle gaps, for adaptive
  * scaling. bursts x runs runs of run_ms each, a gap_ms pause after each
- * burst. Before the first burst, `keep` makes a 64-byte result whose
- * future the flow holds (its worker must stay); every burst's results are
- * checked with pd_result after the last gap, when the workers that made
- * them may have been retired; then a run that takes the held result and
- * one from the first burst as inputs must see both. keep=0 leaves the
- * held result out (a pool that may shrink to its minimum, for bench/).
+ * burst. Before the first burst, `keep` makes a result of keep_bytes
+ * bytes (default 64) whose future the flow holds (its worker retires
+ * only once it has been fetched to rank 0, or stays if it is too big for
+ * that); every burst's results are checked with pd_result after the last
+ * gap, when the workers that made them may have been retired; then a run
+ * that takes the held result and one from the first burst as inputs must
+ * see both. keep=0 leaves the held result out (for bench/).
  */
 #include <pdask.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -26,12 +28,16 @@ PD_TASK(nap);
 
 static int keep(pd_ctx *ctx, const pd_value *args, int nargs, pd_value *out)
 {
-    char b[64];
+    size_t n = (size_t)args[1].i;
+    char *b = malloc(n);
 
     (void)ctx;
     (void)nargs;
-    memset(b, (int)args[0].i, sizeof(b));
-    pd_return_bytes(out, b, sizeof(b));
+    if (!b)
+        return 1;
+    memset(b, (int)args[0].i, n);
+    pd_return_bytes(out, b, n);
+    free(b);
     return 0;
 }
 PD_TASK(keep);
@@ -56,8 +62,11 @@ static int adapt_burst(pd_flow *flow, const pd_params *params)
     int64_t run_ms = pd_param_int(params, "run_ms", 200);
     int64_t gap_ms = pd_param_int(params, "gap_ms", 1500);
     bool hold = pd_param_int(params, "keep", 1) != 0;
+    int64_t keep_bytes = pd_param_int(params, "keep_bytes", 64);
     static pd_future *f[MAX_RUNS];
-    pd_future *held = hold ? pd_submit(flow, keep, pd_int(7)) : NULL;
+    pd_future *held = hold ? pd_submit(flow, keep, pd_int(7),
+                                       pd_int(keep_bytes))
+                           : NULL;
     int64_t n = 0, bad = 0;
     pd_value v;
 
@@ -74,7 +83,7 @@ static int adapt_burst(pd_flow *flow, const pd_params *params)
         if (pd_result(f[i], &v) != 0 || v.i != 2 * i)
             bad++;
     if (held) {
-        if (pd_result(held, &v) != 0 || v.len != 64 ||
+        if (pd_result(held, &v) != 0 || v.len != (size_t)keep_bytes ||
             ((const unsigned char *)v.b)[0] != 7)
             bad++;
         pd_future *j = pd_submit(flow, join, pd_dep(held), pd_dep(f[n - 1]));
