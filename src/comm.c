@@ -76,6 +76,7 @@ void comm_destroy(struct comm *c)
     free(c->reqs);
     free(c->bufs);
     free(c->sendlen);
+    free(c->lent);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
 }
@@ -100,6 +101,31 @@ static void comm_error(struct comm *c, const char *what, int peer)
             peer);
 }
 
+/* Room for one more send in flight. */
+static void send_slot(struct comm *c)
+{
+    if (c->nsend < c->sendcap)
+        return;
+    c->sendcap = c->sendcap ? c->sendcap * 2 : 16;
+    c->reqs = pd__xrealloc(c->reqs, sizeof(*c->reqs) * c->sendcap);
+    c->bufs = pd__xrealloc(c->bufs, sizeof(*c->bufs) * c->sendcap);
+    c->sendlen = pd__xrealloc(c->sendlen, sizeof(*c->sendlen) * c->sendcap);
+    c->lent = pd__xrealloc(c->lent, sizeof(*c->lent) * c->sendcap);
+}
+
+/* The send just started in slot nsend: comm owns b's buffer from now. */
+static void sent(struct comm *c, struct buf *b, const void *lent,
+                 size_t len)
+{
+    c->sendlen[c->nsend] = len;
+    c->sendbytes += len;
+    c->lent[c->nsend] = lent;
+    c->nlent += lent != NULL;
+    c->bufs[c->nsend++] = b->data;
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
 void comm_send(struct comm *c, struct peer to, int tag, struct buf *b)
 {
     if (c->link) {
@@ -107,24 +133,64 @@ void comm_send(struct comm *c, struct peer to, int tag, struct buf *b)
         return;
     }
     assert(b->len <= INT_MAX && to.ep >= 0 && to.ep < c->neps);
-    if (c->nsend == c->sendcap) {
-        c->sendcap = c->sendcap ? c->sendcap * 2 : 16;
-        c->reqs = pd__xrealloc(c->reqs, sizeof(*c->reqs) * c->sendcap);
-        c->bufs = pd__xrealloc(c->bufs, sizeof(*c->bufs) * c->sendcap);
-        c->sendlen = pd__xrealloc(c->sendlen,
-                                  sizeof(*c->sendlen) * c->sendcap);
-    }
+    send_slot(c);
     if (MPI_Isend(b->data, (int)b->len, MPI_BYTE, to.rank, tag,
                   c->eps[to.ep], &c->reqs[c->nsend]) != MPI_SUCCESS) {
         comm_error(c, "MPI_Isend", to.rank);
         buf_free(b);
         return;
     }
-    c->sendlen[c->nsend] = b->len;
-    c->sendbytes += b->len;
-    c->bufs[c->nsend++] = b->data;
-    b->data = NULL;
-    b->len = b->cap = 0;
+    sent(c, b, NULL, b->len);
+}
+
+void comm_send_lent(struct comm *c, struct peer to, int tag, struct buf *b,
+                    const void *data, size_t len)
+{
+    MPI_Aint at[2];
+    int lens[2];
+    MPI_Datatype type;
+    int rc;
+
+    /* Over a link, or too big for one MPI count: a copy, as comm_send. */
+    if (c->link || len > INT_MAX - b->len) {
+        buf_put(b, data, len);
+        comm_send(c, to, tag, b);
+        return;
+    }
+    assert(to.ep >= 0 && to.ep < c->neps);
+    send_slot(c);
+    lens[0] = (int)b->len;
+    lens[1] = (int)len;
+    MPI_Get_address(b->data, &at[0]);
+    MPI_Get_address(data, &at[1]);
+    MPI_Type_create_hindexed(2, lens, at, MPI_BYTE, &type);
+    MPI_Type_commit(&type);
+    rc = MPI_Isend(MPI_BOTTOM, 1, type, to.rank, tag, c->eps[to.ep],
+                   &c->reqs[c->nsend]);
+    MPI_Type_free(&type); /* MPI keeps it until the send completes */
+    if (rc != MPI_SUCCESS) {
+        comm_error(c, "MPI_Isend", to.rank);
+        buf_free(b);
+        return;
+    }
+    sent(c, b, data, b->len + len);
+}
+
+bool comm_lent(const struct comm *c, const void *data)
+{
+    for (int i = 0; c->nlent && i < c->nsend; i++)
+        if (c->lent[i] == data)
+            return true;
+    return false;
+}
+
+void comm_reclaim(struct comm *c, const void *data)
+{
+    for (int i = 0; c->nlent && i < c->nsend; i++)
+        if (c->lent[i] == data &&
+            MPI_Wait(&c->reqs[i], MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            c->reqs[i] = MPI_REQUEST_NULL; /* failed: the peer is gone */
+    comm_progress(c); /* completed ones (MPI_REQUEST_NULL) go */
 }
 
 void comm_send_batch(struct comm *c, struct peer to, int tag,
@@ -160,11 +226,13 @@ bool comm_progress(struct comm *c)
         if (flag) {
             free(c->bufs[i]);
             c->sendbytes -= c->sendlen[i];
+            c->nlent -= c->lent[i] != NULL;
             done++;
             continue;
         }
         c->reqs[j] = c->reqs[i];
         c->sendlen[j] = c->sendlen[i];
+        c->lent[j] = c->lent[i];
         c->bufs[j++] = c->bufs[i];
     }
     c->nsend = j;

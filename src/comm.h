@@ -32,6 +32,9 @@ struct comm {
     int nsend, sendcap;
     size_t sendbytes;         /* bytes of the sends in flight */
     size_t *sendlen;          /* by send */
+    const void **lent;        /* by send: the caller's bytes it sends
+                                 (comm_send_lent), or NULL */
+    int nlent;                /* sends with lent bytes */
     double idle_since;        /* 0 while busy */
     pthread_mutex_t mu;       /* guards sleeping and kicked */
     pthread_cond_t cv;
@@ -78,6 +81,18 @@ void comm_send_batch(struct comm *c, struct peer to, int tag,
 
 /* Send b's bytes; comm takes b's buffer and leaves b empty. */
 void comm_send(struct comm *c, struct peer to, int tag, struct buf *b);
+
+/* Send b's bytes followed by the len bytes at data, as one message the
+ * receiver cannot tell from comm_send of both (an MPI datatype of two
+ * blocks: data is not copied). comm takes b's buffer; data stays the
+ * caller's and must live until the send completes: see comm_lent. */
+void comm_send_lent(struct comm *c, struct peer to, int tag, struct buf *b,
+                    const void *data, size_t len);
+
+/* Whether a send still reads data (comm_send_lent); comm_reclaim waits
+ * until none does, so the caller may free it. */
+bool comm_lent(const struct comm *c, const void *data);
+void comm_reclaim(struct comm *c, const void *data);
 
 /* Receive one waiting message, if any: *data is malloc'd for the caller to
  * free. Returns false when nothing is waiting. */

@@ -369,16 +369,21 @@ int proto_get_free(struct rd *r, uint32_t *run, uint64_t *id)
     return r->bad ? PD_EINVAL : 0;
 }
 
-void proto_put_data(struct buf *b, const struct proto_data *d)
+void proto_put_data_head(struct buf *b, const struct proto_data *d)
 {
     proto_put_fetch(b, &d->f);
     buf_u8(b, d->code);
-    if (d->code != DATA_OK) {
+    if (d->code != DATA_OK)
         buf_str(b, d->err);
-        return;
-    }
-    buf_u64(b, d->len);
-    buf_put(b, d->packed, d->len);
+    else
+        buf_u64(b, d->len);
+}
+
+void proto_put_data(struct buf *b, const struct proto_data *d)
+{
+    proto_put_data_head(b, d);
+    if (d->code == DATA_OK)
+        buf_put(b, d->packed, d->len);
 }
 
 int proto_get_data(struct rd *r, struct proto_data *d)

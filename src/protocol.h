@@ -217,6 +217,9 @@ void proto_put_free(struct buf *b, uint32_t run, uint64_t id);
 int proto_get_free(struct rd *r, uint32_t *run, uint64_t *id);
 
 void proto_put_data(struct buf *b, const struct proto_data *d);
+/* The entry without its result bytes, which must follow it (a result
+ * sent from where it is: comm_send_lent). */
+void proto_put_data_head(struct buf *b, const struct proto_data *d);
 int proto_get_data(struct rd *r, struct proto_data *d);
 
 /* TAG_LOG entry: one line a task wrote on a worker, in the order written.

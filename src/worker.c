@@ -859,6 +859,16 @@ static void on_load(struct worker *wk, struct peer from, struct rd *r)
     comm_send(wk->c, from, TAG_LOADED, &b);
 }
 
+/* Drop a result from this rank's store, once no send reads it. */
+static int drop_result(struct worker *wk, uint64_t key)
+{
+    const struct store_entry *e = store_get(&wk->results, key);
+
+    if (e && comm_lent(wk->c, e->data))
+        comm_reclaim(wk->c, e->data);
+    return store_drop(&wk->results, key);
+}
+
 /* A dropped flow run's last run here was reported: unload its module, so
  * a long-lived cluster does not keep every client's .so, and a rebuild at
  * the same path can be loaded once no client of the old build is left. */
@@ -907,7 +917,8 @@ static void on_drop(struct worker *wk, struct rd *r)
             if (s->slots[i].data && (uint32_t)(s->slots[i].id >> 32) == run)
                 ids[n++] = s->slots[i].id;
         for (size_t i = 0; i < n; i++)
-            freed += store_drop(s, ids[i]) == 0;
+            freed += (s == &wk->results ? drop_result(wk, ids[i])
+                                        : store_drop(s, ids[i])) == 0;
         free(ids);
     }
     while (*pp) {
@@ -989,6 +1000,31 @@ static void reply(struct worker *wk, struct peer to,
                                   d->len + 64), d);
 }
 
+/* A result of LEND_MIN bytes or more in this rank's store goes in a
+ * TAG_DATA of its own, sent from the store (comm_send_lent) rather than
+ * copied into the batch: moving 64 MiB took 13.6 ms with the copy. Its
+ * store entry must then outlive the send (drop_result). */
+#define LEND_MIN (256u << 10)
+
+static void reply_stored(struct worker *wk, struct peer to,
+                         const struct proto_data *d)
+{
+    struct buf b = { 0 };
+
+    if (d->code != DATA_OK || d->len < LEND_MIN) {
+        reply(wk, to, d);
+        return;
+    }
+    if (log_enabled(PD_DEBUG))
+        log_msg(PD_DEBUG, "pdask-mpi", "rank %d: sending a result of %zu "
+                "bytes to rank %d from its store", wk->c->rank, d->len,
+                to.rank);
+    proto_begin(&b);
+    proto_put_data_head(&b, d);
+    proto_set_count(&b, 1);
+    comm_send_lent(wk->c, to, TAG_DATA, &b, d->packed, d->len);
+}
+
 static void park(struct parked **list, struct peer from,
                  const struct proto_fetch *f)
 {
@@ -1010,6 +1046,8 @@ static void on_fetch(struct worker *wk, struct peer from,
     if (e) {
         d.packed = e->data;
         d.len = e->len;
+        reply_stored(wk, from, &d);
+        return;
     } else if ((e = store_get(&wk->failed, key))) {
         d.code = DATA_NOTREADY;
         d.err = (const char *)e->data;
@@ -1086,7 +1124,7 @@ static void on_free(struct worker *wk, struct rd *r)
     uint64_t id;
 
     for (uint32_t i = 0; i < n && proto_get_free(r, &run, &id) == 0; i++)
-        freed += store_drop(&wk->results, store_key(run, id)) == 0;
+        freed += drop_result(wk, store_key(run, id)) == 0;
     if (log_enabled(PD_DEBUG))
         log_msg(PD_DEBUG, "pdask-mpi", "rank %d: freed %u results; %zu "
                 "results (%zu bytes) held", wk->c->rank, freed,

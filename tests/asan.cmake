@@ -22,6 +22,8 @@ endfunction()
 pd_asan(deps NP 4 ARGS ${F}/deps.so depth=40
   HAS "deps checks passed"
       "Finished in state Completed: 58 of 58 task runs completed, 0 did not")
+pd_asan(deps_big NP 4 ARGS ${F}/deps.so depth=5 big=3000000
+  HAS "deps checks passed" "fetched big result: 3000000 bytes")
 pd_asan(fail NP 3 RC 1 ARGS ${F}/fail.so
   HAS "fail checks passed"
       "Finished in state Failed: 1 of 7 task runs completed, 6 did not")

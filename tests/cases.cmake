@@ -23,6 +23,16 @@ pd_expect(mpi.deps LABEL mpi NP 4 ARGS --log-level debug ${F}/deps.so depth=40
   NOMATCH "CHECK ")
 pd_expect(mpi.deps_two_ranks LABEL mpi NP 2 ARGS ${F}/deps.so depth=5
   MATCH "deps checks passed")
+# A 3 MB result goes from the worker's store without a copy (comm_send_lent)
+# to rank 0 and to the consumers on the other workers; pd_release then
+# frees it there, after those sends.
+pd_expect(mpi.deps_big LABEL mpi NP 4 ARGS --log-level debug ${F}/deps.so
+  depth=5 big=3000000
+  HAS "deps checks passed" "fetched big result: 3000000 bytes"
+  MATCH "make_big-0 [|] Fetched result [(]300000[0-9] bytes[)] from rank [1-3] for pd_result"
+        "rank [1-3]: sending a result of 300000[0-9] bytes to rank 0 from its store"
+        "rank [1-3]: freed 1 results; [0-9]+ results [(][0-9]+ bytes[)] held"
+  NOMATCH "CHECK ")
 pd_expect(mpi.fail LABEL mpi NP 3 RC 1 ARGS ${F}/fail.so
   HAS "fail checks passed"
       "boom-0 | Finished in state Failed('boom 7')"

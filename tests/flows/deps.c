@@ -1,12 +1,12 @@
 /* Futures as arguments: chains, fan-in, strings and bytes, results that
- * stay on their worker until pd_result, and pd_release. Each check that
+ * stay on their worker until pd_result (big=BYTES, 64 KiB by default: a
+ * megabyte or more is sent from the worker's store), and pd_release. Each check that
  * fails is logged; the flow returns 1 if any did. */
 #include <pdask.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define BIG (64 * 1024)
 
 static int inc(pd_ctx *ctx, const pd_value *args, int nargs, pd_value *out)
 {
@@ -49,15 +49,19 @@ static int greet(pd_ctx *ctx, const pd_value *args, int nargs, pd_value *out)
 }
 PD_TASK(greet);
 
-/* A result too big to travel with the report: it stays on its worker. */
+/* A result too big to travel with the report (args[0] bytes): it stays
+ * on its worker. */
 static int make_big(pd_ctx *ctx, const pd_value *args, int nargs,
                     pd_value *out)
 {
-    unsigned char *b = malloc(BIG);
-    (void)ctx, (void)args, (void)nargs;
-    for (int i = 0; i < BIG; i++)
+    size_t n = (size_t)args[0].i;
+    unsigned char *b = malloc(n);
+    (void)nargs;
+    if (!b)
+        return pd_fail(ctx, "out of memory");
+    for (size_t i = 0; i < n; i++)
         b[i] = (unsigned char)(i * 7);
-    pd_return_bytes(out, b, BIG);
+    pd_return_bytes(out, b, n);
     free(b);
     return 0;
 }
@@ -69,7 +73,7 @@ static int checksum(pd_ctx *ctx, const pd_value *args, int nargs,
     const unsigned char *b = args[0].b;
     int64_t s = 0;
     (void)nargs;
-    if (args[0].kind != PD_BYTES || args[0].len != BIG)
+    if (args[0].kind != PD_BYTES || args[0].len != (size_t)args[1].i)
         return pd_fail(ctx, "got kind %d len %zu", (int)args[0].kind,
                        args[0].len);
     for (size_t i = 0; i < args[0].len; i++)
@@ -97,6 +101,7 @@ static void expect_int(pd_flow *flow, const char *what, pd_future *f,
 static int deps(pd_flow *flow, const pd_params *params)
 {
     int64_t depth = pd_param_int(params, "depth", 50);
+    int64_t nbig = pd_param_int(params, "big", 64 * 1024);
     pd_future *f = pd_submit(flow, inc), *sq[10], *big, *sums[4];
     pd_value v;
 
@@ -122,16 +127,18 @@ static int deps(pd_flow *flow, const pd_params *params)
     }
 
     /* Several consumers of one big result, on whichever workers. */
-    big = pd_submit(flow, make_big);
+    big = pd_submit(flow, make_big, pd_int(nbig));
     int64_t want = 0;
-    for (int i = 0; i < BIG; i++)
+    for (int64_t i = 0; i < nbig; i++)
         want += (unsigned char)(i * 7);
     for (int i = 0; i < 4; i++)
-        sums[i] = pd_submit(flow, checksum, pd_dep(big));
+        sums[i] = pd_submit(flow, checksum, pd_dep(big), pd_int(nbig));
     for (int i = 0; i < 4; i++)
         expect_int(flow, "checksum", sums[i], want);
-    if (pd_result(big, &v) || v.kind != PD_BYTES || v.len != BIG ||
-        ((const unsigned char *)v.b)[BIG - 1] != (unsigned char)((BIG - 1) * 7)) {
+    if (pd_result(big, &v) || v.kind != PD_BYTES ||
+        v.len != (size_t)nbig ||
+        ((const unsigned char *)v.b)[nbig - 1] !=
+            (unsigned char)((nbig - 1) * 7)) {
         pd_flow_log(flow, PD_ERROR, "CHECK big result");
         bad = 1;
     }
