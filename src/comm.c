@@ -77,6 +77,9 @@ void comm_destroy(struct comm *c)
     free(c->bufs);
     free(c->sendlen);
     free(c->lent);
+    for (int i = 0; i < c->ndead; i++)
+        free(c->dead[i]);
+    free(c->dead);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
 }
@@ -184,13 +187,31 @@ bool comm_lent(const struct comm *c, const void *data)
     return false;
 }
 
-void comm_reclaim(struct comm *c, const void *data)
+void comm_free_lent(struct comm *c, void *data)
 {
-    for (int i = 0; c->nlent && i < c->nsend; i++)
-        if (c->lent[i] == data &&
-            MPI_Wait(&c->reqs[i], MPI_STATUS_IGNORE) != MPI_SUCCESS)
-            c->reqs[i] = MPI_REQUEST_NULL; /* failed: the peer is gone */
-    comm_progress(c); /* completed ones (MPI_REQUEST_NULL) go */
+    if (!comm_lent(c, data)) {
+        free(data);
+        return;
+    }
+    if (c->ndead == c->deadcap) {
+        c->deadcap = c->deadcap ? c->deadcap * 2 : 4;
+        c->dead = pd__xrealloc(c->dead, sizeof(*c->dead) * c->deadcap);
+    }
+    c->dead[c->ndead++] = data;
+}
+
+/* Free the dead bytes no send reads any more. */
+static void bury(struct comm *c)
+{
+    int j = 0;
+
+    for (int i = 0; i < c->ndead; i++) {
+        if (comm_lent(c, c->dead[i]))
+            c->dead[j++] = c->dead[i];
+        else
+            free(c->dead[i]);
+    }
+    c->ndead = j;
 }
 
 void comm_send_batch(struct comm *c, struct peer to, int tag,
@@ -236,6 +257,8 @@ bool comm_progress(struct comm *c)
         c->bufs[j++] = c->bufs[i];
     }
     c->nsend = j;
+    if (done && c->ndead)
+        bury(c);
     return done > 0;
 }
 

@@ -35,6 +35,9 @@ struct comm {
     const void **lent;        /* by send: the caller's bytes it sends
                                  (comm_send_lent), or NULL */
     int nlent;                /* sends with lent bytes */
+    void **dead;              /* lent bytes to free once no send reads
+                                 them (comm_free_lent) */
+    int ndead, deadcap;
     double idle_since;        /* 0 while busy */
     pthread_mutex_t mu;       /* guards sleeping and kicked */
     pthread_cond_t cv;
@@ -89,10 +92,12 @@ void comm_send(struct comm *c, struct peer to, int tag, struct buf *b);
 void comm_send_lent(struct comm *c, struct peer to, int tag, struct buf *b,
                     const void *data, size_t len);
 
-/* Whether a send still reads data (comm_send_lent); comm_reclaim waits
- * until none does, so the caller may free it. */
+/* Whether a send still reads data (comm_send_lent). comm_free_lent frees
+ * malloc'd data now if none does, or else once the last one completes:
+ * it never waits, so two ranks freeing what they send each other cannot
+ * block each other. */
 bool comm_lent(const struct comm *c, const void *data);
-void comm_reclaim(struct comm *c, const void *data);
+void comm_free_lent(struct comm *c, void *data);
 
 /* Receive one waiting message, if any: *data is malloc'd for the caller to
  * free. Returns false when nothing is waiting. */

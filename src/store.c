@@ -82,16 +82,15 @@ const struct store_entry *store_get(const struct store *s, uint64_t id)
     return NULL;
 }
 
-int store_drop(struct store *s, uint64_t id)
+uint8_t *store_take(struct store *s, uint64_t id)
 {
     size_t i = slot_of(id, s->cap), j;
+    uint8_t *data;
 
     while (s->slots[i].data && s->slots[i].id != id)
         i = (i + 1) & (s->cap - 1);
-    if (!s->slots[i].data)
-        return -1;
-    if (s->owns)
-        free(s->slots[i].data);
+    if (!(data = s->slots[i].data))
+        return NULL;
     s->bytes -= s->slots[i].len;
     s->count--;
     /* Shift later members of the probe run back into the hole. */
@@ -110,5 +109,16 @@ int store_drop(struct store *s, uint64_t id)
     }
     s->slots[i].data = NULL;
     s->slots[i].len = 0;
+    return data;
+}
+
+int store_drop(struct store *s, uint64_t id)
+{
+    uint8_t *data = store_take(s, id);
+
+    if (!data)
+        return -1;
+    if (s->owns)
+        free(data);
     return 0;
 }

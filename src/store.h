@@ -37,5 +37,7 @@ const struct store_entry *store_get(const struct store *s, uint64_t id);
 /* Remove id (freeing its data if the store owns); 0, or -1 when it was
  * not there. */
 int store_drop(struct store *s, uint64_t id);
+/* Remove id without freeing: its data, now the caller's, or NULL. */
+uint8_t *store_take(struct store *s, uint64_t id);
 
 #endif

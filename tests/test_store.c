@@ -1,5 +1,5 @@
 /* The worker's result store against a plain array model, through growth
- * and deletions that shift probe runs. */
+ * and deletions (drops and takes) that shift probe runs. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -27,9 +27,18 @@ int main(void)
             count += model[id] == 0;
             model[id] = len;
             store_put(&s, id * 7919, d, len);
-        } else {
+        } else if (seed & (1u << 20)) {
             int rc = store_drop(&s, id * 7919);
             CHECK_EQ(rc, model[id] ? 0 : -1);
+            count -= model[id] != 0;
+            model[id] = 0;
+        } else {
+            /* Taken: out of the store, the caller's to free. */
+            uint8_t *d = store_take(&s, id * 7919);
+            CHECK_EQ(d != NULL, model[id] != 0);
+            if (d)
+                CHECK_EQ(d[0], id & 0xff);
+            free(d);
             count -= model[id] != 0;
             model[id] = 0;
         }
