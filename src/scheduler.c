@@ -408,29 +408,39 @@ static int input_eps(struct sched *s, struct pick *pk)
     return 1;
 }
 
+/* Ask u's worker for u's result, for rank 0, unless someone has already:
+ * shares pd_result's fetch state, so whoever asks first sends the one
+ * TAG_FETCH that counts. True when this call asked. */
+static bool ask_fetch(struct sched *s, struct pd_future *u)
+{
+    uint8_t none = FETCH_NONE;
+    int h = u->worker;
+
+    if (!atomic_compare_exchange_strong(&u->fetch, &none, FETCH_ASKED))
+        return false;
+    struct proto_fetch fe = { s->f->run, u->id,
+                              s->wt.w[h].seq + (s->tasks[h].n > 0), u->id,
+                              0 };
+    proto_put_fetch(comm_batch_add(s->c, peer_of(s, h), TAG_FETCH,
+                                   &s->fetch[h], 32), &fe);
+    s->fetches++;
+    return true;
+}
+
 /* Fetch t's worker-held inputs to rank 0, so that t can go anywhere with
- * them inline. Shares pd_result's fetch state: whoever asks first sends
- * the one TAG_FETCH that counts. -1 when an input was lost. */
+ * them inline. -1 when an input was lost. */
 static int relay_inputs(struct sched *s, struct pd_future *t)
 {
     struct up_iter it = graph_up_begin(t);
     struct pd_future *u;
 
     while ((u = graph_up_next(s->g, &it))) {
-        uint8_t none = FETCH_NONE;
         if (atomic_load(&u->value) || u->worker < 0)
             continue;
         if (atomic_load(&u->fetch) == FETCH_LOST)
             return -1;
-        if (!atomic_compare_exchange_strong(&u->fetch, &none, FETCH_ASKED))
+        if (!ask_fetch(s, u))
             continue; /* asked already */
-        int h = u->worker;
-        struct proto_fetch fe = { s->f->run, u->id,
-                                  s->wt.w[h].seq + (s->tasks[h].n > 0),
-                                  u->id, 0 };
-        proto_put_fetch(comm_batch_add(s->c, peer_of(s, h), TAG_FETCH,
-                                       &s->fetch[h], 32), &fe);
-        s->fetches++;
         if (log_enabled(PD_DEBUG)) {
             char up[160];
             snprintf(up, sizeof(up), "%s", run_name(s, u));
@@ -1220,21 +1230,13 @@ static void drain_worker(struct sched *s, int w)
     s->wx[w].leaving = true;
     for (uint64_t i = 0; i < n; i++) {
         struct pd_future *t = graph_get(s->g, i);
-        uint8_t none = FETCH_NONE;
         if (t->worker != w || atomic_load(&t->state) != PD_COMPLETED)
             continue;
-        if (atomic_load(&t->value)) {
+        if (atomic_load(&t->value))
             graph_value_here(s->g, t); /* here already (a pd_result) */
-            continue;
-        }
-        if (!atomic_compare_exchange_strong(&t->fetch, &none, FETCH_ASKED))
-            continue; /* asked already: its answer frees the copy */
-        struct proto_fetch fe = { s->f->run, t->id, s->wt.w[w].seq, t->id,
-                                  0 };
-        proto_put_fetch(comm_batch_add(s->c, peer_of(s, w), TAG_FETCH,
-                                       &s->fetch[w], 32), &fe);
-        s->fetches++;
-        asked++;
+        else
+            asked += ask_fetch(s, t); /* or asked already: its answer
+                                         frees the copy */
     }
     comm_send_batch(s->c, peer_of(s, w), TAG_FETCH, &s->fetch[w]);
     log_msg(PD_DEBUG, "pdask-mpi", "rank %d retires: fetching %" PRIu64

@@ -28,11 +28,12 @@ static void oom(size_t n)
 
 static void *huge(void *p, size_t n)
 {
+    long ps;
     uintptr_t page, a, e;
 
-    if (n < HUGE_FROM || sysconf(_SC_PAGESIZE) <= 0)
+    if (n < HUGE_FROM || (ps = sysconf(_SC_PAGESIZE)) <= 0)
         return p;
-    page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    page = (uintptr_t)ps;
     a = ((uintptr_t)p + page - 1) & ~(page - 1);
     e = ((uintptr_t)p + n) & ~(page - 1);
     if (e > a)
